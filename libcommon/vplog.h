@@ -35,7 +35,7 @@ void	vplog_warn_errno(const char *fmt, ...)
 void	vplog_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	vplog_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	vplog_vline(int level, const char *word, int err, const char *fmt,
-	    va_list ap);
+	    va_list ap) __attribute__((format(printf, 4, 0)));
 
 /*
  * vp_exit_for(): the sysexits status for a failed operation's errno,
