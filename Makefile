@@ -57,7 +57,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
 MANS	  := $(sort $(wildcard man/*.[1-9]))
 
-.PHONY: all check unit integration install uninstall clean lint tools bench
+.PHONY: all check unit integration install uninstall clean lint tools bench fuzz fuzz-run
 all: $(BINS) $(TOOL_BINS)
 
 $(BUILD)/%.o: %.c
@@ -84,8 +84,45 @@ $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
 
 tools: $(TOOL_BINS)
 
-check: all $(UNIT_BINS)
-	@VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh $(TESTS)
+# Fuzzing (clang + libFuzzer): every tests/fuzz/fuzz_*.c is a target linked
+# against libcommon built with the fuzzer's instrumentation. `make check`
+# runs each for FUZZ_SECONDS (short) when clang is present; for a long run:
+#   make fuzz-run FUZZ_SECONDS=3600
+FUZZ_CC	     ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 3
+FUZZ_FLAGS    = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIBOBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo yes)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(STD) $(WARN) $(FUZZ_FLAGS) \
+	    -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/libcommon.a: $(FUZZ_LIBOBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libcommon.a
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(STD) $(WARN) $(FUZZ_FLAGS) \
+	    -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libcommon.a $(ALL_LIBS)
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-run: $(FUZZ_BINS)
+	@VP_FUZZ=$(CURDIR)/$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh --fuzz-only
+
+ifeq ($(HAVE_FUZZ_CC),yes)
+CHECK_FUZZ = $(FUZZ_BINS)
+CHECK_FUZZ_ENV = VP_FUZZ=$(CURDIR)/$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS)
+endif
+
+check: all $(UNIT_BINS) $(CHECK_FUZZ)
+	@$(CHECK_FUZZ_ENV) VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh $(TESTS)
 
 unit: $(UNIT_BINS)
 	@VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh --unit-only
@@ -113,6 +150,6 @@ lint:
 	mandoc -Tlint -W warning $(MANS)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

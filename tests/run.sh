@@ -16,11 +16,14 @@ passed=0
 failed=0
 do_unit=1
 do_int=1
+do_fuzz=1
 case "${1:-}" in
---unit-only) do_unit=1; do_int=0; shift ;;
---integration-only) do_unit=0; do_int=1; shift ;;
+--unit-only) do_unit=1; do_int=0; do_fuzz=0; shift ;;
+--integration-only) do_unit=0; do_int=1; do_fuzz=0; shift ;;
+--fuzz-only) do_unit=0; do_int=0; do_fuzz=1; shift ;;
 esac
-[ $# -gt 0 ] && [ "$do_int" = 1 ] && do_unit=0
+[ $# -gt 0 ] && [ "$do_int" = 1 ] && { do_unit=0; do_fuzz=0; }
+[ -n "${VP_FUZZ:-}" ] || do_fuzz=0
 TIMEOUT=${VP_TEST_TIMEOUT:-300}
 
 if [ "$do_unit" = 1 ]; then
@@ -82,6 +85,38 @@ if [ "$do_int" = 1 ]; then
 			grep -E '^not ok ' "$out" | sed 's/^/    /'
 			tail -n 15 "$out" | sed 's/^/    | /'
 		fi
+	done
+fi
+
+if [ "$do_fuzz" = 1 ]; then
+	# A short bounded libFuzzer run of every target over its seed corpus
+	# (tests/fuzz/corpus/NAME); new inputs go to a scratch dir, not the repo.
+	for t in "$VP_FUZZ"/fuzz_*; do
+		[ -x "$t" ] || continue
+		name=${t##*/}
+		out=$logs/$name.log
+		seeds=$here/fuzz/corpus/$name
+		scratch=$(mktemp -d /tmp/vp-fuzz.XXXXXX)
+		mkdir -p "$seeds"
+		timeout $(( ${FUZZ_SECONDS:-3} + 60 )) "$t" \
+		    -max_total_time="${FUZZ_SECONDS:-3}" -rss_limit_mb=1024 \
+		    -timeout=10 -artifact_prefix="$scratch/" \
+		    "$scratch" "$seeds" >"$out" 2>&1
+		rc=$?
+		runs=$(grep -E '^Done [0-9]+ runs' "$out" | sed -E 's/Done ([0-9]+) runs.*/\1/')
+		if [ "$rc" -eq 0 ]; then
+			passed=$((passed + 1))
+			echo "fuzz $name: ${runs:-?} runs, no crash"
+		else
+			failed=$((failed + 1))
+			echo "FAIL fuzz $name (exit $rc); artifacts:"
+			ls "$scratch" | grep -E '^(crash|leak|timeout|oom)-' | sed 's/^/    /'
+			grep -E 'ERROR|SUMMARY' "$out" | head -n 5 | sed 's/^/    /'
+			mkdir -p "$logs/fuzz-artifacts"
+			cp "$scratch"/crash-* "$scratch"/leak-* "$scratch"/timeout-* \
+			    "$scratch"/oom-* "$logs/fuzz-artifacts/" 2>/dev/null
+		fi
+		rm -rf "$scratch"
 	done
 fi
 
