@@ -1,0 +1,689 @@
+/*
+ * vplink: the byte-stream link (tcp, unix, exec, stdio) and the
+ * transport table. See vplink.h for the contract.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vpendpoint.h"
+#include "vpio.h"
+#include "vplink.h"
+#include "vpspawn.h"
+
+#define SNDBUF_DEFAULT	(256 * 1024)
+
+struct vpstream {
+	int	 rfd, wfd;
+	uint8_t	*buf;		/* output queue: buf[off .. off+len) */
+	size_t	 off, len, cap;
+	int	 err;		/* 0 or the errno that killed the link */
+	int	 eof;		/* peer's end of stream seen */
+	int	 shut;		/* shutdown_write asked */
+	int	 shut_done;
+};
+
+static void
+stream_flush(struct vpstream *s)
+{
+	ssize_t r;
+
+	while (s->err == 0 && s->len > 0) {
+		r = write(s->wfd, s->buf + s->off, s->len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			if (errno != EAGAIN)
+				s->err = errno;
+			break;
+		}
+		s->off += r;
+		s->len -= r;
+	}
+	if (s->len == 0)
+		s->off = 0;
+	if (s->err == 0 && s->len == 0 && s->shut && !s->shut_done) {
+		s->shut_done = 1;
+		if (s->rfd == s->wfd)
+			(void)shutdown(s->wfd, SHUT_WR);
+		else {
+			(void)close(s->wfd);
+			s->wfd = -1;
+		}
+	}
+}
+
+static int
+stream_pollfds(struct vplink *l, struct pollfd *p, int max, int want_read)
+{
+	struct vpstream *s = l->ctx;
+	int n = 0;
+
+	if (s->err != 0 || max < 2)
+		return 0;
+	if (s->rfd == s->wfd || s->wfd == -1) {
+		p[0].fd = s->rfd;
+		p[0].events = (want_read && !s->eof ? POLLIN : 0) |
+		    (s->len > 0 && s->wfd != -1 ? POLLOUT : 0);
+		p[0].revents = 0;
+		return 1;
+	}
+	p[n].fd = s->rfd;
+	p[n].events = want_read && !s->eof ? POLLIN : 0;
+	p[n++].revents = 0;
+	p[n].fd = s->wfd;
+	p[n].events = s->len > 0 ? POLLOUT : 0;
+	p[n++].revents = 0;
+	return n;
+}
+
+static int
+stream_events(struct vplink *l, const struct pollfd *p, int n, int64_t now)
+{
+	struct vpstream *s = l->ctx;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i].fd == s->wfd && (p[i].revents & (POLLOUT | POLLERR)))
+			stream_flush(s);
+	}
+	if (s->err != 0) {
+		errno = s->err;
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+stream_next_timeout(struct vplink *l, int64_t now)
+{
+	return -1;
+}
+
+static void
+stream_tick(struct vplink *l, int64_t now)
+{
+}
+
+static ssize_t
+stream_read(struct vplink *l, void *buf, size_t len)
+{
+	struct vpstream *s = l->ctx;
+	ssize_t r;
+
+	if (s->err != 0) {
+		errno = s->err;
+		return -1;
+	}
+	if (s->eof)
+		return 0;
+	for (;;) {
+		r = read(s->rfd, buf, len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		break;
+	}
+	if (r == 0)
+		s->eof = 1;
+	else if (r == -1 && errno != EAGAIN)
+		s->err = errno;
+	return r;
+}
+
+static size_t
+stream_writable(struct vplink *l)
+{
+	struct vpstream *s = l->ctx;
+
+	if (s->err != 0 || s->shut)
+		return 0;
+	return s->cap - s->len;
+}
+
+static ssize_t
+stream_write(struct vplink *l, const void *buf, size_t len)
+{
+	struct vpstream *s = l->ctx;
+
+	if (s->err != 0 || s->shut) {
+		errno = s->err != 0 ? s->err : EPIPE;
+		return -1;
+	}
+	if (len > s->cap - s->len)
+		len = s->cap - s->len;
+	if (len == 0)
+		return 0;
+	if (s->off + s->len + len > s->cap) {
+		memmove(s->buf, s->buf + s->off, s->len);
+		s->off = 0;
+	}
+	memcpy(s->buf + s->off + s->len, buf, len);
+	s->len += len;
+	/* Hand bytes to the kernel once enough are queued or the queue was empty. */
+	stream_flush(s);
+	return len;
+}
+
+static size_t
+stream_pending(struct vplink *l)
+{
+	struct vpstream *s = l->ctx;
+
+	return s->err != 0 ? 0 : s->len;
+}
+
+static void
+stream_shutdown_write(struct vplink *l)
+{
+	struct vpstream *s = l->ctx;
+
+	s->shut = 1;
+	stream_flush(s);
+}
+
+static int
+stream_error(struct vplink *l)
+{
+	struct vpstream *s = l->ctx;
+
+	return s->err;
+}
+
+static void
+stream_close(struct vplink *l)
+{
+	struct vpstream *s = l->ctx;
+
+	if (s->wfd != -1 && s->wfd != s->rfd)
+		(void)close(s->wfd);
+	if (s->rfd != -1)
+		(void)close(s->rfd);
+	free(s->buf);
+	free(s);
+	free(l);
+}
+
+static const struct vplink_ops stream_ops = {
+	.pollfds = stream_pollfds,
+	.events = stream_events,
+	.next_timeout = stream_next_timeout,
+	.tick = stream_tick,
+	.read = stream_read,
+	.writable = stream_writable,
+	.write = stream_write,
+	.pending = stream_pending,
+	.shutdown_write = stream_shutdown_write,
+	.error = stream_error,
+	.close = stream_close,
+};
+
+struct vplink *
+vplink_stream_new(int rfd, int wfd, size_t sndbuf, const char *kind,
+    const char *peer)
+{
+	struct vplink *l;
+	struct vpstream *s;
+	int one = 1;
+
+	if (sndbuf == 0)
+		sndbuf = SNDBUF_DEFAULT;
+	l = calloc(1, sizeof(*l));
+	s = calloc(1, sizeof(*s));
+	if (l == NULL || s == NULL || (s->buf = malloc(sndbuf)) == NULL) {
+		free(l);
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->rfd = rfd;
+	s->wfd = wfd;
+	s->cap = sndbuf;
+	(void)vpio_set_nonblock(rfd, 1);
+	(void)vpio_set_nonblock(wfd, 1);
+	(void)vpio_set_cloexec(rfd, 1);
+	(void)vpio_set_cloexec(wfd, 1);
+	/* Frames are small and latency matters more than segment count. */
+	(void)setsockopt(wfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	l->ops = &stream_ops;
+	l->ctx = s;
+	l->kind = kind != NULL ? kind : "stream";
+	(void)snprintf(l->peer, sizeof(l->peer), "%s", peer != NULL ? peer : "");
+	return l;
+}
+
+static int
+fail(char *err, size_t errlen, int e, const char *what, const char *arg)
+{
+	if (err != NULL && errlen > 0)
+		(void)snprintf(err, errlen, "%s%s%s: %s", what,
+		    arg[0] != '\0' ? " " : "", arg, strerror(e));
+	errno = e;
+	return -1;
+}
+
+/*
+ * Connects to a tcp: or unix: endpoint (blocking, with a timeout).
+ * Returns the fd or -1 with errno and err.
+ * XXX switch to vpnet_dial once libcommon/vpnet lands.
+ */
+static int
+dial_fd(const struct vpendpoint *ep, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res, *ai;
+	struct sockaddr_un sun;
+	char port[16];
+	int fd = -1, r, e = ECONNREFUSED, soerr;
+	socklen_t sl;
+
+	if (ep->kind == VPEP_UNIX) {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		(void)strlcpy(sun.sun_path, ep->path, sizeof(sun.sun_path));
+		if (sun.sun_path[0] == '@')
+			sun.sun_path[0] = '\0';
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+			return fail(err, errlen, errno, "socket", ep->path);
+		sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		    (ep->path[0] == '@' ? strlen(ep->path) : sizeof(sun.sun_path)));
+		if (connect(fd, (struct sockaddr *)&sun, sl) == -1) {
+			e = errno;
+			(void)close(fd);
+			return fail(err, errlen, e, "connect", ep->path);
+		}
+		return fd;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	(void)snprintf(port, sizeof(port), "%u", ep->port);
+	if ((r = getaddrinfo(ep->host[0] ? ep->host : NULL, port, &hints,
+	    &res)) != 0) {
+		if (err != NULL)
+			(void)snprintf(err, errlen, "%s: %s", ep->host,
+			    gai_strerror(r));
+		errno = EHOSTUNREACH;
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd == -1) {
+			e = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS && vpio_wait(fd, POLLOUT, 10000) == 1) {
+			sl = sizeof(soerr);
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+			    soerr == 0)
+				break;
+			e = soerr;
+		} else
+			e = errno == EINPROGRESS ? ETIMEDOUT : errno;
+		(void)close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		return fail(err, errlen, e, "connect", ep->host);
+	return fd;
+}
+
+struct vplink *
+vplink_stream_dial(const struct vpendpoint *ep, char *err, size_t errlen)
+{
+	struct vplink *l;
+	char peer[128];
+	int fd, sv[2];
+	pid_t pid = 0;
+
+	switch (ep->kind) {
+	case VPEP_TCP:
+	case VPEP_UNIX:
+		if ((fd = dial_fd(ep, err, errlen)) == -1)
+			return NULL;
+		(void)vpep_format(ep, peer, sizeof(peer));
+		l = vplink_stream_new(fd, fd, 0,
+		    ep->kind == VPEP_TCP ? "tcp" : "unix", peer);
+		break;
+	case VPEP_EXEC:
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+			(void)fail(err, errlen, errno, "socketpair", "");
+			return NULL;
+		}
+		if ((pid = vpspawn_shell(ep->cmd, sv[1], sv[1], NULL)) == -1) {
+			int e = errno;
+
+			(void)close(sv[0]);
+			(void)close(sv[1]);
+			(void)fail(err, errlen, e, "exec", ep->cmd);
+			return NULL;
+		}
+		(void)close(sv[1]);
+		fd = sv[0];
+		(void)snprintf(peer, sizeof(peer), "exec:%.100s", ep->cmd);
+		l = vplink_stream_new(fd, fd, 0, "exec", peer);
+		break;
+	case VPEP_STDIO:
+		l = vplink_stream_new(0, 1, 0, "stdio", "stdio");
+		fd = -1;
+		break;
+	default:
+		(void)fail(err, errlen, EINVAL, "not a stream endpoint", "");
+		return NULL;
+	}
+	if (l == NULL) {
+		if (fd != -1)
+			(void)close(fd);
+		(void)fail(err, errlen, ENOMEM, "link", "");
+		return NULL;
+	}
+	l->child = pid;
+	return l;
+}
+
+/* ---- listener */
+
+#define LMAX	16
+
+struct slisten {
+	int	fds[LMAX];
+	int	nfds;
+	int	ready[LMAX];
+	char	path[VPEP_PATHMAX];	/* unix socket file we made */
+	const char *kind;
+};
+
+static int
+sl_pollfds(struct vplink_listener *ll, struct pollfd *p, int max)
+{
+	struct slisten *s = ll->ctx;
+	int i;
+
+	for (i = 0; i < s->nfds && i < max; i++) {
+		p[i].fd = s->fds[i];
+		p[i].events = POLLIN;
+		p[i].revents = 0;
+	}
+	return i;
+}
+
+static int
+sl_events(struct vplink_listener *ll, const struct pollfd *p, int n,
+    int64_t now)
+{
+	struct slisten *s = ll->ctx;
+	int i;
+
+	for (i = 0; i < n && i < s->nfds; i++)
+		s->ready[i] = (p[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
+	return 0;
+}
+
+static int64_t
+sl_next_timeout(struct vplink_listener *ll, int64_t now)
+{
+	return -1;
+}
+
+static void
+sl_tick(struct vplink_listener *ll, int64_t now)
+{
+}
+
+static struct vplink *
+sl_accept(struct vplink_listener *ll)
+{
+	struct slisten *s = ll->ctx;
+	struct sockaddr_storage ss;
+	char host[64], serv[16], peer[128];
+	struct vplink *l;
+	socklen_t sl;
+	int i, fd;
+
+	for (i = 0; i < s->nfds; i++) {
+		if (!s->ready[i])
+			continue;
+		sl = sizeof(ss);
+		fd = accept4(s->fds[i], (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED) {
+				s->ready[i] = 0;
+				continue;
+			}
+			return NULL;
+		}
+		peer[0] = '\0';
+		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+			if (getnameinfo((struct sockaddr *)&ss, sl, host,
+			    sizeof(host), serv, sizeof(serv),
+			    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+				(void)snprintf(peer, sizeof(peer), "%s:%s",
+				    host, serv);
+		} else
+			(void)snprintf(peer, sizeof(peer), "unix");
+		l = vplink_stream_new(fd, fd, 0,
+		    ss.ss_family == AF_UNIX ? "unix" : "tcp", peer);
+		if (l == NULL)
+			(void)close(fd);
+		return l;
+	}
+	errno = EAGAIN;
+	return NULL;
+}
+
+static void
+sl_close(struct vplink_listener *ll)
+{
+	struct slisten *s = ll->ctx;
+	int i;
+
+	for (i = 0; i < s->nfds; i++)
+		(void)close(s->fds[i]);
+	if (s->path[0] != '\0' && s->path[0] != '@')
+		(void)unlink(s->path);
+	free(s);
+	free(ll);
+}
+
+static const struct vplink_listener_ops sl_ops = {
+	.pollfds = sl_pollfds,
+	.events = sl_events,
+	.next_timeout = sl_next_timeout,
+	.tick = sl_tick,
+	.accept = sl_accept,
+	.close = sl_close,
+};
+
+/*
+ * Binds and listens on a tcp: or unix: endpoint; takes fd:N and
+ * systemd sockets as they are. Returns the number of fds put in s, or
+ * -1 with errno and err.
+ * XXX switch to vplisten_open once libcommon/vplisten lands.
+ */
+static int
+listen_fds(const struct vpendpoint *ep, struct slisten *s, char *err,
+    size_t errlen)
+{
+	struct addrinfo hints, *res;
+	struct sockaddr_un sun;
+	char port[16];
+	const char *v;
+	int fd, one = 1, e, r, i, n;
+	socklen_t sl;
+	long long ln;
+
+	switch (ep->kind) {
+	case VPEP_TCP:
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE;
+		(void)snprintf(port, sizeof(port), "%u", ep->port);
+		if ((r = getaddrinfo(ep->host[0] ? ep->host : NULL, port,
+		    &hints, &res)) != 0) {
+			(void)snprintf(err, errlen, "%s: %s", ep->host,
+			    gai_strerror(r));
+			errno = EADDRNOTAVAIL;
+			return -1;
+		}
+		fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0);
+		if (fd == -1) {
+			e = errno;
+			freeaddrinfo(res);
+			return fail(err, errlen, e, "socket", ep->host);
+		}
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+		    listen(fd, SOMAXCONN) == -1) {
+			e = errno;
+			freeaddrinfo(res);
+			(void)close(fd);
+			return fail(err, errlen, e, "bind", ep->host);
+		}
+		freeaddrinfo(res);
+		s->fds[s->nfds++] = fd;
+		return 1;
+	case VPEP_UNIX:
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		(void)strlcpy(sun.sun_path, ep->path, sizeof(sun.sun_path));
+		if (sun.sun_path[0] == '@')
+			sun.sun_path[0] = '\0';
+		else if (connect(fd = socket(AF_UNIX, SOCK_STREAM, 0),
+		    (struct sockaddr *)&sun, sizeof(sun)) == -1 &&
+		    errno == ECONNREFUSED) {
+			/* A stale socket file nobody listens on. */
+			struct stat st;
+
+			if (lstat(ep->path, &st) == 0 && S_ISSOCK(st.st_mode))
+				(void)unlink(ep->path);
+			(void)close(fd);
+		} else if (fd != -1)
+			(void)close(fd);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd == -1)
+			return fail(err, errlen, errno, "socket", ep->path);
+		sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		    (ep->path[0] == '@' ? strlen(ep->path) : sizeof(sun.sun_path)));
+		if (bind(fd, (struct sockaddr *)&sun, sl) == -1) {
+			e = errno;
+			(void)close(fd);
+			return fail(err, errlen, e, "bind", ep->path);
+		}
+		if (ep->path[0] != '@') {
+			(void)strlcpy(s->path, ep->path, sizeof(s->path));
+			if (ep->mode != -1 && chmod(ep->path, ep->mode) == -1) {
+				e = errno;
+				(void)close(fd);
+				(void)unlink(ep->path);
+				s->path[0] = '\0';
+				return fail(err, errlen, e, "chmod",
+				    ep->path);
+			}
+		}
+		if (listen(fd, SOMAXCONN) == -1) {
+			e = errno;
+			(void)close(fd);
+			return fail(err, errlen, e, "listen", ep->path);
+		}
+		s->fds[s->nfds++] = fd;
+		return 1;
+	case VPEP_FD:
+		(void)vpio_set_nonblock(ep->fd, 1);
+		(void)vpio_set_cloexec(ep->fd, 1);
+		(void)listen(ep->fd, SOMAXCONN);
+		s->fds[s->nfds++] = ep->fd;
+		return 1;
+	case VPEP_SYSTEMD:
+		v = getenv("LISTEN_PID");
+		if (v == NULL || vpio_parse_num(v, 1, 1 << 30, &ln) == -1 ||
+		    ln != getpid())
+			return fail(err, errlen, ENOENT, "systemd: LISTEN_PID is not ours", "");
+		v = getenv("LISTEN_FDS");
+		if (v == NULL || vpio_parse_num(v, 1, LMAX, &ln) == -1)
+			return fail(err, errlen, ENOENT, "systemd: bad LISTEN_FDS", "");
+		n = (int)ln;
+		for (i = 0; i < n; i++) {
+			(void)vpio_set_nonblock(3 + i, 1);
+			(void)vpio_set_cloexec(3 + i, 1);
+			s->fds[s->nfds++] = 3 + i;
+		}
+		(void)unsetenv("LISTEN_PID");
+		(void)unsetenv("LISTEN_FDS");
+		(void)unsetenv("LISTEN_FDNAMES");
+		return n;
+	default:
+		return fail(err, errlen, EINVAL, "endpoint cannot listen", "");
+	}
+}
+
+struct vplink_listener *
+vplink_stream_listen(const struct vpendpoint *ep, char *err, size_t errlen)
+{
+	struct vplink_listener *ll;
+	struct slisten *s;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	ll = calloc(1, sizeof(*ll));
+	s = calloc(1, sizeof(*s));
+	if (ll == NULL || s == NULL) {
+		free(ll);
+		free(s);
+		(void)fail(err, errlen, ENOMEM, "listener", "");
+		return NULL;
+	}
+	if (listen_fds(ep, s, err, errlen) == -1) {
+		free(ll);
+		free(s);
+		return NULL;
+	}
+	ll->ops = &sl_ops;
+	ll->ctx = s;
+	ll->kind = ep->kind == VPEP_UNIX ? "unix" : "tcp";
+	if (getsockname(s->fds[0], (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			ll->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			ll->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return ll;
+}
+
+/* ---- transport table */
+
+const struct vplink_transport vplink_transports[] = {
+	{ VPEP_TCP, "tcp", vplink_stream_dial, vplink_stream_listen },
+	{ VPEP_UNIX, "unix", vplink_stream_dial, vplink_stream_listen },
+	{ VPEP_EXEC, "exec", vplink_stream_dial, NULL },
+	{ VPEP_STDIO, "stdio", vplink_stream_dial, NULL },
+	{ VPEP_FD, "fd", NULL, vplink_stream_listen },
+	{ VPEP_SYSTEMD, "systemd", NULL, vplink_stream_listen },
+	/* { VPEP_UDP, "udp", vplink_kcp_dial, vplink_kcp_listen }, */
+	{ 0, NULL, NULL, NULL }
+};
+
+const struct vplink_transport *
+vplink_transport_for(int kind)
+{
+	const struct vplink_transport *t;
+
+	for (t = vplink_transports; t->name != NULL; t++)
+		if (t->kind == kind)
+			return t;
+	return NULL;
+}
