@@ -1,0 +1,492 @@
+/*
+ * vplisten: listening sockets from an endpoint.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vpio.h"
+#include "vplisten.h"
+
+#define SD_LISTEN_FDS_START	3
+
+/* Writes a reason into err, keeps errno, returns -1. */
+static int
+fail(char *err, size_t errlen, int e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+fail(char *err, size_t errlen, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	errno = e;
+	return -1;
+}
+
+static void
+init(struct vplisten *l)
+{
+	memset(l, 0, sizeof(*l));
+}
+
+static void
+close_all(struct vplisten *l)
+{
+	size_t i;
+	int save = errno;
+
+	for (i = 0; i < l->nfds; i++)
+		close(l->fds[i]);
+	l->nfds = 0;
+	errno = save;
+}
+
+/* Binds and listens one TCP socket of family af at sa. fd or -1. */
+static int
+tcp_one(const struct sockaddr *sa, socklen_t len, int backlog, int dual)
+{
+	int fd, one = 1, zero = 0, e;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (fd == -1)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (dual && sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+		    sizeof(zero));
+	if (bind(fd, sa, len) == -1 || listen(fd, backlog) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+open_tcp(struct vplisten *l, const struct vpendpoint *ep, int backlog,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints, *res, *ai;
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4;
+	char port[8];
+	int fd, r, e = 0;
+
+	if (ep->host[0] == '\0') {
+		/* Wildcard: [::] dual-stack, or 0.0.0.0 without IPv6. */
+		memset(&s6, 0, sizeof(s6));
+		s6.sin6_family = AF_INET6;
+		s6.sin6_addr = in6addr_any;
+		s6.sin6_port = htons(ep->port);
+		fd = tcp_one((struct sockaddr *)&s6, sizeof(s6), backlog, 1);
+		if (fd == -1 && (errno == EAFNOSUPPORT ||
+		    errno == EADDRNOTAVAIL)) {
+			memset(&s4, 0, sizeof(s4));
+			s4.sin_family = AF_INET;
+			s4.sin_addr.s_addr = htonl(INADDR_ANY);
+			s4.sin_port = htons(ep->port);
+			fd = tcp_one((struct sockaddr *)&s4, sizeof(s4),
+			    backlog, 0);
+		}
+		if (fd == -1)
+			return fail(err, errlen, errno, "listen on port %u: %s",
+			    ep->port, strerror(errno));
+		l->fds[l->nfds++] = fd;
+		return 0;
+	}
+	snprintf(port, sizeof(port), "%u", ep->port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((r = getaddrinfo(ep->host, port, &hints, &res)) != 0)
+		return fail(err, errlen, r == EAI_SYSTEM ? errno : ENOENT,
+		    "listen on %s: %s", ep->host, gai_strerror(r));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = tcp_one(ai->ai_addr, ai->ai_addrlen, backlog, 0);
+		if (fd != -1) {
+			freeaddrinfo(res);
+			l->fds[l->nfds++] = fd;
+			return 0;
+		}
+		e = errno;
+	}
+	freeaddrinfo(res);
+	return fail(err, errlen, e, "listen on %s port %u: %s", ep->host,
+	    ep->port, strerror(e));
+}
+
+/* Resolves a user or group given by name or number. 0 or -1. */
+static int
+resolve_id(const char *s, int group, unsigned *id)
+{
+	long long v;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (vpio_parse_num(s, 0, 0x7fffffff, &v) == 0) {
+		*id = (unsigned)v;
+		return 0;
+	}
+	if (group) {
+		if ((gr = getgrnam(s)) == NULL)
+			return -1;
+		*id = gr->gr_gid;
+	} else {
+		if ((pw = getpwnam(s)) == NULL)
+			return -1;
+		*id = pw->pw_uid;
+	}
+	return 0;
+}
+
+/*
+ * Is the socket file at sun live? 1 live (something accepts or its
+ * backlog is full), 0 stale (refused), -1 gone or unknown (errno).
+ */
+static int
+unix_live(const struct sockaddr_un *sun, socklen_t len)
+{
+	int fd, r, e;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		return -1;
+	r = connect(fd, (const struct sockaddr *)sun, len);
+	e = errno;
+	close(fd);
+	if (r == 0 || e == EAGAIN || e == EINPROGRESS)
+		return 1;
+	if (e == ECONNREFUSED)
+		return 0;
+	errno = e;
+	return -1;
+}
+
+static int
+open_unix(struct vplisten *l, const struct vpendpoint *ep, int backlog,
+    char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	socklen_t len;
+	unsigned uid = (unsigned)-1, gid = (unsigned)-1;
+	size_t plen = strlen(ep->path);
+	mode_t omask = 0;
+	int fd, e, tries, abstract = ep->path[0] == '@';
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (plen == 0 || plen >= sizeof(sun.sun_path))
+		return fail(err, errlen, ENAMETOOLONG,
+		    "unix socket path empty or too long");
+	memcpy(sun.sun_path, ep->path, plen);
+	if (abstract) {
+		sun.sun_path[0] = '\0';
+		if (ep->mode != -1 || ep->owner[0] || ep->group[0])
+			return fail(err, errlen, EINVAL, "unix:%s: mode, owner "
+			    "and group do not apply to an abstract socket",
+			    ep->path);
+	}
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen +
+	    (abstract ? 0 : 1));
+	if (ep->owner[0] && resolve_id(ep->owner, 0, &uid) == -1)
+		return fail(err, errlen, EINVAL, "unix:%s: unknown user '%s'",
+		    ep->path, ep->owner);
+	if (ep->group[0] && resolve_id(ep->group, 1, &gid) == -1)
+		return fail(err, errlen, EINVAL, "unix:%s: unknown group '%s'",
+		    ep->path, ep->group);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		return fail(err, errlen, errno, "socket: %s", strerror(errno));
+	/* Nobody else may connect before mode and owner are set. */
+	if (ep->mode != -1)
+		omask = umask(0177);
+	for (tries = 0; ; tries++) {
+		if (bind(fd, (struct sockaddr *)&sun, len) == 0)
+			break;
+		e = errno;
+		if (e != EADDRINUSE || abstract || tries >= 3)
+			goto bindfail;
+		if (lstat(ep->path, &st) == -1) {
+			if (errno == ENOENT)
+				continue;	/* went away: retry */
+			e = errno;
+			goto bindfail;
+		}
+		if (!S_ISSOCK(st.st_mode)) {
+			e = EEXIST;
+			if (ep->mode != -1)
+				umask(omask);
+			close(fd);
+			return fail(err, errlen, e, "unix:%s: exists and is "
+			    "not a socket; not replacing it", ep->path);
+		}
+		switch (unix_live(&sun, len)) {
+		case 1:
+			if (ep->mode != -1)
+				umask(omask);
+			close(fd);
+			return fail(err, errlen, EADDRINUSE, "unix:%s: a "
+			    "running listener already owns this socket",
+			    ep->path);
+		case 0:
+			/* Stale: left behind by a dead listener. */
+			if (unlink(ep->path) == -1 && errno != ENOENT) {
+				e = errno;
+				goto bindfail;
+			}
+			break;
+		default:
+			if (errno != ENOENT) {
+				e = errno;
+				goto bindfail;
+			}
+		}
+	}
+	if (ep->mode != -1)
+		umask(omask);
+	if (!abstract) {
+		if ((uid != (unsigned)-1 || gid != (unsigned)-1) &&
+		    chown(ep->path, (uid_t)uid, (gid_t)gid) == -1) {
+			e = errno;
+			unlink(ep->path);
+			close(fd);
+			return fail(err, errlen, e, "unix:%s: chown to %s%s%s: "
+			    "%s", ep->path, ep->owner, ep->group[0] ? ":" : "",
+			    ep->group, strerror(e));
+		}
+		if (ep->mode != -1 && chmod(ep->path, (mode_t)ep->mode) == -1) {
+			e = errno;
+			unlink(ep->path);
+			close(fd);
+			return fail(err, errlen, e, "unix:%s: chmod %04o: %s",
+			    ep->path, (unsigned)ep->mode, strerror(e));
+		}
+		if (stat(ep->path, &st) == 0) {
+			l->dev = st.st_dev;
+			l->ino = st.st_ino;
+		}
+		strlcpy(l->path, ep->path, sizeof(l->path));
+	}
+	if (listen(fd, backlog) == -1) {
+		e = errno;
+		vplisten_close(l, 1);
+		close(fd);
+		return fail(err, errlen, e, "unix:%s: listen: %s", ep->path,
+		    strerror(e));
+	}
+	l->fds[l->nfds++] = fd;
+	return 0;
+
+bindfail:
+	if (ep->mode != -1)
+		umask(omask);
+	close(fd);
+	return fail(err, errlen, e, "unix:%s: cannot create the socket: %s",
+	    ep->path, strerror(e));
+}
+
+/*
+ * Checks an inherited fd: a socket of socktype (0 any); a stream socket
+ * must listen (listen() is tried with backlog > 0). Makes it CLOEXEC and
+ * non-blocking. 0 or -1.
+ */
+static int
+check_inherited(int fd, int socktype, int backlog, char *err, size_t errlen)
+{
+	struct stat st;
+	int type, acc;
+	socklen_t len;
+
+	if (fstat(fd, &st) == -1)
+		return fail(err, errlen, errno, "fd %d: %s", fd,
+		    strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return fail(err, errlen, ENOTSOCK, "fd %d is not a socket", fd);
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		return fail(err, errlen, errno, "fd %d: %s", fd,
+		    strerror(errno));
+	if (socktype != 0 && type != socktype)
+		return fail(err, errlen, EINVAL, "fd %d is a %s socket, not a "
+		    "%s socket", fd, type == SOCK_DGRAM ? "datagram" :
+		    type == SOCK_STREAM ? "stream" : "other",
+		    socktype == SOCK_DGRAM ? "datagram" : "stream");
+	if (type == SOCK_STREAM) {
+		len = sizeof(acc);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1)
+			return fail(err, errlen, errno, "fd %d: %s", fd,
+			    strerror(errno));
+		if (!acc && (backlog <= 0 || listen(fd, backlog) == -1))
+			return fail(err, errlen, EINVAL, "fd %d is not a "
+			    "listening socket", fd);
+	}
+	if (vpio_set_cloexec(fd, 1) == -1 || vpio_set_nonblock(fd, 1) == -1)
+		return fail(err, errlen, errno, "fd %d: %s", fd,
+		    strerror(errno));
+	return 0;
+}
+
+int
+vplisten_systemd(struct vplisten *l, const char *name, int socktype,
+    char *err, size_t errlen)
+{
+	const char *s;
+	char *names = NULL, *cur, *nm;
+	long long pid, n;
+	int i, r = -1, e;
+
+	init(l);
+	if ((s = getenv("LISTEN_PID")) == NULL || getenv("LISTEN_FDS") == NULL)
+		return fail(err, errlen, ENOENT, "no sockets passed by systemd "
+		    "(LISTEN_PID/LISTEN_FDS unset)");
+	if (vpio_parse_num(s, 1, 0x7fffffff, &pid) == -1)
+		return fail(err, errlen, EINVAL, "bad LISTEN_PID '%.32s'", s);
+	if ((pid_t)pid != getpid())
+		return fail(err, errlen, ENOENT, "LISTEN_PID %lld is not this "
+		    "process (%ld)", pid, (long)getpid());
+	s = getenv("LISTEN_FDS");
+	if (vpio_parse_num(s, 0, 4096, &n) == -1)
+		return fail(err, errlen, EINVAL, "bad LISTEN_FDS '%.32s'", s);
+	if (n == 0)
+		return fail(err, errlen, ENOENT, "LISTEN_FDS is 0");
+	if ((s = getenv("LISTEN_FDNAMES")) != NULL &&
+	    (names = strdup(s)) == NULL)
+		return fail(err, errlen, ENOMEM, "out of memory");
+	cur = names;
+	e = ENOENT;
+	for (i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+
+		nm = cur != NULL ? strsep(&cur, ":") : NULL;
+		if (name != NULL && name[0] != '\0' &&
+		    (nm == NULL || strcmp(nm, name) != 0)) {
+			close(fd);	/* not ours to use */
+			continue;
+		}
+		if (l->nfds >= VPLISTEN_MAXFDS) {
+			fail(err, errlen, EINVAL, "more than %d sockets passed",
+			    VPLISTEN_MAXFDS);
+			goto out;
+		}
+		if (check_inherited(fd, socktype, 0, err, errlen) == -1)
+			goto out;
+		l->fds[l->nfds++] = fd;
+	}
+	if (l->nfds == 0) {
+		fail(err, errlen, e, "no socket named '%s' among LISTEN_FDNAMES "
+		    "'%.200s'", name, s ? s : "");
+		goto out;
+	}
+	r = (int)l->nfds;
+out:
+	e = errno;
+	free(names);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	unsetenv("LISTEN_PIDFDID");
+	if (r == -1)
+		close_all(l);
+	errno = e;
+	return r;
+}
+
+int
+vplisten_open(struct vplisten *l, const struct vpendpoint *ep, int backlog,
+    char *err, size_t errlen)
+{
+	if (backlog <= 0)
+		backlog = SOMAXCONN;
+	init(l);
+	switch (ep->kind) {
+	case VPEP_TCP:
+		if (open_tcp(l, ep, backlog, err, errlen) == -1)
+			return -1;
+		break;
+	case VPEP_UNIX:
+		if (open_unix(l, ep, backlog, err, errlen) == -1)
+			return -1;
+		break;
+	case VPEP_FD:
+		if (ep->fd < 0)
+			return fail(err, errlen, EBADF, "bad fd %d", ep->fd);
+		if (check_inherited(ep->fd, SOCK_STREAM, backlog, err,
+		    errlen) == -1)
+			return -1;
+		l->fds[l->nfds++] = ep->fd;
+		break;
+	case VPEP_SYSTEMD:
+		return vplisten_systemd(l, ep->name, SOCK_STREAM, err, errlen);
+	default:
+		return fail(err, errlen, EINVAL, "cannot listen on this kind "
+		    "of endpoint (use tcp:, unix:, fd: or systemd)");
+	}
+	return (int)l->nfds;
+}
+
+unsigned
+vplisten_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+int
+vplisten_unlink(struct vplisten *l)
+{
+	struct stat st;
+	int r = 0;
+
+	if (l->path[0] == '\0')
+		return 0;
+	if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == l->dev && st.st_ino == l->ino &&
+	    unlink(l->path) == 0)
+		r = 1;
+	l->path[0] = '\0';
+	return r;
+}
+
+void
+vplisten_close(struct vplisten *l, int unlink_path)
+{
+	int save = errno;
+
+	close_all(l);
+	if (unlink_path)
+		(void)vplisten_unlink(l);
+	errno = save;
+}
