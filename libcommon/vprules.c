@@ -564,9 +564,9 @@ parse_outbound(struct comp *c, char **tok, int ntok, const char *rest)
 		const char *word;
 		int kind, needarg;
 	} kinds[] = {
-		{ "direct", VPR_DIRECT, 0 }, { "exec", VPR_EXEC, 1 },
-		{ "exec-early", VPR_EXEC_EARLY, 1 }, { "socks5", VPR_SOCKS5, 1 },
-		{ "reject", VPR_REJECT, 0 }, { "blackhole", VPR_BLACKHOLE, 0 },
+		{ "direct", VPRULE_DIRECT, 0 }, { "exec", VPRULE_EXEC, 1 },
+		{ "exec-early", VPRULE_EXEC_EARLY, 1 }, { "socks5", VPRULE_SOCKS5, 1 },
+		{ "reject", VPRULE_REJECT, 0 }, { "blackhole", VPRULE_BLACKHOLE, 0 },
 	};
 	struct rout *o;
 	char **nn;
@@ -584,7 +584,7 @@ parse_outbound(struct comp *c, char **tok, int ntok, const char *rest)
 		return cerr(c, "outbound %s needs an argument", tok[2]);
 	if (!kinds[i].needarg && ntok > 3)
 		return cerr(c, "outbound %s takes no argument", tok[2]);
-	if (kinds[i].kind == VPR_SOCKS5 && ntok != 4)
+	if (kinds[i].kind == VPRULE_SOCKS5 && ntok != 4)
 		return cerr(c, "outbound socks5 takes one endpoint");
 	if (find_out(c, tok[1]) != -1)
 		return cerr(c, "outbound '%.80s' defined twice", tok[1]);

@@ -25,12 +25,12 @@
 #include <stddef.h>
 
 enum vprules_kind {
-	VPR_DIRECT = 1,
-	VPR_EXEC,
-	VPR_EXEC_EARLY,
-	VPR_SOCKS5,
-	VPR_REJECT,
-	VPR_BLACKHOLE
+	VPRULE_DIRECT = 1,
+	VPRULE_EXEC,
+	VPRULE_EXEC_EARLY,
+	VPRULE_SOCKS5,
+	VPRULE_REJECT,
+	VPRULE_BLACKHOLE
 };
 
 /* One connection, as the matcher sees it. NULL/-1: unknown. */
