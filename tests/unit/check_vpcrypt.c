@@ -1,0 +1,269 @@
+/*
+ * Unit tests for vpcrypt: seal/open, tampering, direction keys, the
+ * replay window and its edges, key files and their permissions.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vpcrypt.h"
+
+static uint8_t psk[VPCRYPT_KEYLEN];
+
+static void
+setup(void)
+{
+	size_t i;
+
+	ck_assert_int_eq(vpcrypt_init(), 0);
+	for (i = 0; i < sizeof(psk); i++)
+		psk[i] = (uint8_t)(i * 7 + 1);
+}
+
+START_TEST(seal_open)
+{
+	struct vpcrypt_tx tx;
+	uint8_t key[VPCRYPT_KEYLEN], buf[2000], sender[8];
+	uint64_t ctr;
+	long n;
+	size_t len, i;
+
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, 0x01020304);
+	vpcrypt_derive(key, psk, VPCRYPT_C2S);
+	for (i = 0; i < 3; i++) {
+		len = vpcrypt_seal(&tx, buf, (const uint8_t *)"hello kcp", 9);
+		ck_assert_uint_eq(len, 9 + VPCRYPT_OVERHEAD);
+		n = vpcrypt_open(key, buf, len, sender, &ctr);
+		ck_assert_int_eq(n, 9);
+		ck_assert(memcmp(buf + VPCRYPT_HDRLEN, "hello kcp", 9) == 0);
+		ck_assert_uint_eq(ctr, i + 1);
+		ck_assert(memcmp(sender, tx.sender, 8) == 0);
+		ck_assert_uint_eq(vpcrypt_sender_time(sender), 0x01020304);
+	}
+	/* empty payload */
+	len = vpcrypt_seal(&tx, buf, NULL, 0);
+	ck_assert_int_eq(vpcrypt_open(key, buf, len, sender, &ctr), 0);
+}
+END_TEST
+
+START_TEST(tamper)
+{
+	struct vpcrypt_tx tx;
+	uint8_t key[VPCRYPT_KEYLEN], other[VPCRYPT_KEYLEN];
+	uint8_t orig[200], buf[200], sender[8];
+	uint64_t ctr;
+	size_t len, i;
+
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, 1);
+	vpcrypt_derive(key, psk, VPCRYPT_C2S);
+	memset(buf, 'p', 100);
+	len = vpcrypt_seal(&tx, orig, buf, 100);
+	/* every single-bit flip anywhere fails */
+	for (i = 0; i < len * 8; i++) {
+		memcpy(buf, orig, len);
+		buf[i / 8] ^= 1 << (i % 8);
+		ck_assert_int_eq(vpcrypt_open(key, buf, len, sender, &ctr), -1);
+	}
+	/* truncation, too short */
+	memcpy(buf, orig, len);
+	ck_assert_int_eq(vpcrypt_open(key, buf, len - 1, sender, &ctr), -1);
+	ck_assert_int_eq(vpcrypt_open(key, buf, VPCRYPT_OVERHEAD - 1, sender,
+	    &ctr), -1);
+	ck_assert_int_eq(vpcrypt_open(key, buf, 0, sender, &ctr), -1);
+	/* the other direction's key, and a different PSK */
+	vpcrypt_derive(other, psk, VPCRYPT_S2C);
+	ck_assert(memcmp(other, key, sizeof(key)) != 0);
+	memcpy(buf, orig, len);
+	ck_assert_int_eq(vpcrypt_open(other, buf, len, sender, &ctr), -1);
+	ck_assert_int_eq(vpcrypt_open(psk, buf, len, sender, &ctr), -1);
+	/* the original still opens */
+	memcpy(buf, orig, len);
+	ck_assert_int_eq(vpcrypt_open(key, buf, len, sender, &ctr), 100);
+}
+END_TEST
+
+START_TEST(senders_differ)
+{
+	struct vpcrypt_tx a, b;
+
+	vpcrypt_tx_init(&a, psk, VPCRYPT_C2S, 5);
+	vpcrypt_tx_init(&b, psk, VPCRYPT_C2S, 5);
+	ck_assert(memcmp(a.sender, b.sender, 8) != 0);
+}
+END_TEST
+
+START_TEST(replay_window)
+{
+	struct vpcrypt_replay r;
+	uint64_t c;
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 0), -1);	/* never valid */
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 5), 0);
+	vpcrypt_replay_commit(&r, 5);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 5), -1);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 4), 0);	/* late, fresh */
+	vpcrypt_replay_commit(&r, 4);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 4), -1);
+	/* in order for a while */
+	for (c = 6; c < 5000; c++) {
+		ck_assert_int_eq(vpcrypt_replay_check(&r, c), 0);
+		vpcrypt_replay_commit(&r, c);
+		ck_assert_int_eq(vpcrypt_replay_check(&r, c), -1);
+	}
+	/* window edges: top 4999; 3976 is the oldest inside */
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 4999 - 1023), -1);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 4999 - 1024), -1);
+	/* a jump leaves a hole that is fresh, then filled */
+	vpcrypt_replay_commit(&r, 5100);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 5050), 0);
+	vpcrypt_replay_commit(&r, 5050);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 5050), -1);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 5100 - 1023), -1); /* seen */
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 5100 - 1024), -1); /* old */
+	/* slots reused after the window moved are fresh again */
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 5099), 0);
+	/* a jump past the whole window clears it */
+	vpcrypt_replay_commit(&r, 100000);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 100000 - 1), 0);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 100000 - 1023), 0);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 100000 - 1024), -1);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 100000), -1);
+	/* huge counters */
+	vpcrypt_replay_commit(&r, UINT64_MAX);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, UINT64_MAX), -1);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, UINT64_MAX - 1), 0);
+}
+END_TEST
+
+static char dir[64];
+
+static char *
+keyfile(const char *name, const char *text, mode_t mode)
+{
+	static char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+	return path;
+}
+
+START_TEST(key_files)
+{
+	char gen[256], err[256];
+	uint8_t key[VPCRYPT_KEYLEN], key2[VPCRYPT_KEYLEN];
+	const char *good = "# comment\n\n  00112233445566778899aabbccddeeff"
+	    "00112233445566778899AABBCCDDEEFF  \r\n";
+	int n;
+
+	strcpy(dir, "/tmp/check_vpcrypt.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("good", good, 0600), key,
+	    err, sizeof(err)), 0);
+	ck_assert_uint_eq(key[0], 0x00);
+	ck_assert_uint_eq(key[15], 0xff);
+	ck_assert_uint_eq(key[31], 0xff);
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("ro", good, 0400), key,
+	    err, sizeof(err)), 0);
+
+	/* group or other access: refused, like ssh */
+	errno = 0;
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("g", good, 0640), key,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, EACCES);
+	ck_assert(strstr(err, "permissions") != NULL);
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("o", good, 0604), key,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("gw", good, 0620), key,
+	    err, sizeof(err)), -1);
+
+	/* bad formats */
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("short", "abcd\n", 0600),
+	    key, err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("empty", "", 0600),
+	    key, err, sizeof(err)), -1);
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("comments", "# x\n#y\n",
+	    0600), key, err, sizeof(err)), -1);
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("nothex",
+	    "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+	    0600), key, err, sizeof(err)), -1);
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("long",
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0\n",
+	    0600), key, err, sizeof(err)), -1);
+	/* missing file, directory */
+	ck_assert_int_eq(vpcrypt_key_load("/nonexistent/key", key, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(vpcrypt_key_load(dir, key, err, sizeof(err)), -1);
+
+	/* keygen output loads back; two keys differ */
+	n = vpcrypt_keygen(gen, sizeof(gen));
+	ck_assert_int_gt(n, 64);
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("gen1", gen, 0600), key,
+	    err, sizeof(err)), 0);
+	vpcrypt_keygen(gen, sizeof(gen));
+	ck_assert_int_eq(vpcrypt_key_load(keyfile("gen2", gen, 0600), key2,
+	    err, sizeof(err)), 0);
+	ck_assert(memcmp(key, key2, sizeof(key)) != 0);
+	ck_assert_int_eq(vpcrypt_keygen(gen, 10), -1);
+
+	/* a huge file is refused, not read without bound */
+	{
+		char *big = malloc(100000);
+
+		memset(big, '#', 99999);
+		big[99999] = '\0';
+		ck_assert_int_eq(vpcrypt_key_load(keyfile("big", big, 0600),
+		    key, err, sizeof(err)), -1);
+		free(big);
+	}
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("vpcrypt");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, seal_open);
+	tcase_add_test(tc, tamper);
+	tcase_add_test(tc, senders_differ);
+	tcase_add_test(tc, replay_window);
+	tcase_add_test(tc, key_files);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
