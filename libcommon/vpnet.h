@@ -1,0 +1,78 @@
+/*
+ * vpnet: outbound connects and address text.
+ *
+ * TCP: every address of a name is tried, IPv6 and IPv4 interleaved
+ * with a 250 ms stagger (happy eyeballs, RFC 8305 section 5), under one
+ * overall deadline. Unix stream sockets: a path or "@abstract".
+ *
+ * Failures are -1 with errno set. Besides the usual connect errnos,
+ * two pseudo-errnos (outside the errno range) tell resolver failures
+ * apart: VPNET_ENONAME (the name does not exist / has no address) and
+ * VPNET_EAGAIN (temporary resolver failure). vpnet_strerror() knows
+ * them; vpreply_class_errno() maps all of them to an outcome class.
+ *
+ * Nothing here exits or logs.
+ */
+#ifndef VPNET_H
+#define VPNET_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stddef.h>
+
+#define VPNET_ENONAME	0x10001	/* name not found */
+#define VPNET_EAGAIN	0x10002	/* resolver: temporary failure */
+
+/* Enough for "[v6%scope]:65535" and "unix:" + a 108-byte path. */
+#define VPNET_ADDRSTRLEN	128
+
+/* Per-address stagger of the happy-eyeballs race, milliseconds. */
+#define VPNET_STAGGER_MS	250
+/* At most this many addresses of one name are tried. */
+#define VPNET_MAXADDR		16
+
+/*
+ * vpnet_dial_tcp(): connects to host (a name or an IP literal) and
+ * port. family is AF_UNSPEC, AF_INET or AF_INET6. timeout_ms bounds
+ * the whole attempt, resolution excluded (<= 0: no limit). On success
+ * returns the connected fd (O_NONBLOCK, FD_CLOEXEC, TCP_NODELAY) and,
+ * if peer is not NULL, writes the address connected to into peer
+ * (vpnet_addr_str form). Returns -1 with errno set on failure: the
+ * error of the most telling address (refused beats unreachable), or
+ * ETIMEDOUT when the deadline passed, or VPNET_ENONAME/VPNET_EAGAIN.
+ */
+int	vpnet_dial_tcp(const char *host, unsigned port, int family,
+	    int timeout_ms, char *peer, size_t peerlen);
+
+/*
+ * vpnet_dial_unix(): connects to a unix stream socket; path "@name" is
+ * the abstract name "name". Waits for backlog room at most timeout_ms
+ * (<= 0: no limit). Returns the fd (O_NONBLOCK, FD_CLOEXEC), or -1 with
+ * errno set (ENOENT nothing there, ECONNREFUSED nobody listening,
+ * ETIMEDOUT backlog stayed full, ENAMETOOLONG path too long).
+ */
+int	vpnet_dial_unix(const char *path, int timeout_ms);
+
+/*
+ * vpnet_addr_str(): "1.2.3.4:80", "[::1]:80", "unix:/path",
+ * "unix:@name" or "unix:" (unnamed) for sa into buf (n bytes, at most
+ * VPNET_ADDRSTRLEN needed). Returns buf; "?" for an unknown family.
+ */
+const char *vpnet_addr_str(const struct sockaddr *sa, socklen_t len,
+	    char *buf, size_t n);
+
+/*
+ * vpnet_addr_ip(): the numeric host ("1.2.3.4", "::1") and port of an
+ * AF_INET/AF_INET6 address. Returns 0, or -1 (EAFNOSUPPORT/ENOSPC).
+ */
+int	vpnet_addr_ip(const struct sockaddr *sa, char *buf, size_t n,
+	    unsigned *port);
+
+/* vpnet_is_ip(): 4 or 6 if s is an IPv4/IPv6 literal, else 0. */
+int	vpnet_is_ip(const char *s);
+
+/* vpnet_strerror(): text for err, including the pseudo-errnos. */
+const char *vpnet_strerror(int err);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * vprelay: move bytes both ways between two streams until both
+ * directions have ended (DESIGN.md "Relay").
+ *
+ * Side a is (a_in, a_out), side b is (b_in, b_out); a_in == a_out (one
+ * socket) is fine, so are two pipes, a TTY or a regular file. Direction
+ * a->b copies a_in to b_out, b->a copies b_in to a_out.
+ *
+ * - splice(2) through a pipe when both ends of a direction allow it
+ *   (sockets, pipes, regular files), read/write with a bounded buffer
+ *   otherwise; poll-driven; EAGAIN and EINTR are never failures.
+ * - EOF on a direction's input, once its buffer is drained, ends that
+ *   direction: shutdown(SHUT_WR) when the output is a socket, else the
+ *   output descriptor is replaced by /dev/null (dup2), which closes a
+ *   pipe's write end while keeping the number valid for the caller.
+ *   The other direction keeps flowing.
+ * - The output's reader going away (EPIPE, a pipe's POLLERR) also ends
+ *   that direction, quietly.
+ * - Returns when both directions have ended, on the idle timeout, on a
+ *   read/write error, or when *stop becomes nonzero.
+ *
+ * Sockets and pipes are switched to O_NONBLOCK for the run and their
+ * flags restored after; other descriptors are left blocking and only
+ * touched when poll says they are ready. SIGPIPE is ignored during the
+ * run if it was at its default. The caller keeps ownership of all four
+ * descriptors. Memory: one pipe (or one buffer) per direction.
+ *
+ * Never exits, never logs.
+ */
+#ifndef VPRELAY_H
+#define VPRELAY_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vprelay_opts {
+	int		 idle_ms;	/* end after this long without a byte; <= 0 none */
+	const void	*pre;		/* sent to b_out before anything from a_in */
+	size_t		 prelen;
+	size_t		 pipesz;	/* splice pipe size; 0: VPRELAY_PIPESZ */
+	const sigset_t	*sigmask;	/* mask while waiting (ppoll), NULL: as is */
+	volatile sig_atomic_t *stop;	/* nonzero: end now (checked after each wait) */
+};
+
+enum vprelay_end {
+	VPRELAY_DONE = 0,	/* both directions ended */
+	VPRELAY_IDLE,		/* idle timeout */
+	VPRELAY_STOPPED,	/* *stop was set */
+	VPRELAY_ERROR		/* read/write error, see err */
+};
+
+struct vprelay_stats {
+	uint64_t	 ab;		/* bytes a_in -> b_out (pre-data included) */
+	uint64_t	 ba;		/* bytes b_in -> a_out */
+	enum vprelay_end end;
+	int		 err;		/* errno for VPRELAY_ERROR */
+	int		 splice_ab;	/* 1 if the direction used splice */
+	int		 splice_ba;
+	int		 eof_a;		/* a_in reached EOF */
+	int		 eof_b;		/* b_in reached EOF */
+};
+
+#define VPRELAY_PIPESZ	(256 * 1024)
+#define VPRELAY_BUFSZ	(64 * 1024)
+
+/*
+ * vprelay_run(): relays until the end described above. opts may be
+ * NULL (no idle timeout, no pre-data); stats may be NULL. Returns 0
+ * when both directions ended or *stop was set, -1 with errno set on a
+ * read/write error (errno also in stats->err) or ETIMEDOUT on the idle
+ * timeout. Byte counts are valid either way.
+ */
+int	vprelay_run(int a_in, int a_out, int b_in, int b_out,
+	    const struct vprelay_opts *opts, struct vprelay_stats *stats);
+
+/* A short text for e: "done", "idle timeout", "stopped", "error". */
+const char *vprelay_end_str(enum vprelay_end e);
+
+#endif
