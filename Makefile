@@ -69,8 +69,10 @@ $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 # Each program is every .c in its cmd/ directory, linked against libcommon.
+# Keep object files (they are intermediates of pattern rules).
+.SECONDARY:
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard cmd/%/*.c)) $(LIB)
+$(BUILD)/bin/%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/$$*/*.c))) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(ALL_LIBS)
 
