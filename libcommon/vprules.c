@@ -124,6 +124,9 @@ struct comp {
 	char		**outnames;	/* parallel to outs, for lookups */
 };
 
+static int cerr(struct comp *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static int
 cerr(struct comp *c, const char *fmt, ...)
 {
