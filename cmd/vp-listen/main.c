@@ -1,0 +1,763 @@
+/*
+ * vp-listen: accept connections on a socket and run a program for each
+ * one with the connection on fd 0 and 1 and the UCSPI environment
+ * (inetd "nowait", tcpserver style).
+ *
+ *	vp-listen [-1DpqvV] [-b backlog] [-C per-source] [-c limit]
+ *	    [-N fd] [-t timeout] endpoint program [arg ...]
+ */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vpendpoint.h"
+#include "vpio.h"
+#include "vplisten.h"
+#include "vplog.h"
+#include "vpnotify.h"
+#include "vpproxyproto.h"
+#include "vpspawn.h"
+#include "vpucspi.h"
+
+#define DEFAULT_LIMIT	100		/* -c */
+#define MAX_LIMIT	65536
+#define HEADER_MS	5000		/* -t: PROXY header deadline */
+#define PP_MAXHDR	4096		/* largest PROXY v2 header taken */
+#define ACCEPT_BATCH	64		/* accepts per wakeup, for fairness */
+#define BACKOFF_MS	100		/* after EMFILE and friends */
+
+enum slot_state {
+	S_FREE = 0,
+	S_HEADER,	/* waiting for the PROXY header */
+	S_WAITSRC,	/* its source is at the -C limit: held, not dropped */
+	S_RUNNING	/* program running */
+};
+
+struct slot {
+	enum slot_state	state;
+	int		fd;		/* HEADER, WAITSRC: the connection */
+	pid_t		pid;		/* RUNNING */
+	uint64_t	id;		/* connection number, for logs/order */
+	int64_t		start;		/* ms */
+	int64_t		deadline;	/* HEADER */
+	unsigned char	key[17];	/* source address for -C */
+	int		haskey;
+	int		pp;		/* PROXY addresses override */
+	struct sockaddr_storage ppsrc, ppdst;
+	unsigned char	*hbuf;		/* HEADER: bytes of the header */
+	size_t		hlen, hcap;
+	char		peer[80];	/* for log lines */
+};
+
+static struct {
+	int	print_port;	/* -1 */
+	int	backlog;	/* -b */
+	int	perhost;	/* -C, 0: none */
+	int	limit;		/* -c */
+	int	nodelay;	/* -D */
+	int	notify_fd;	/* -N, -1: none */
+	int	proxy;		/* -p */
+	int64_t	header_ms;	/* -t */
+} o = { 0, 0, 0, DEFAULT_LIMIT, 0, -1, 0, HEADER_MS };
+
+static struct slot *slots;
+static int *freelist;		/* stack of free slot indexes */
+static int nfree;
+static int nwaitsrc;
+static uint64_t nextid = 1;
+static struct vplisten lis;
+static struct vpenv env;
+static char **prog_argv;
+static int64_t backoff_until;
+
+static void	usage(void) __attribute__((noreturn));
+static void	check_program(const char *);
+static void	raise_nofile(void);
+static int	setup_signals(void);
+static void	serve(int);
+static void	accept_some(int);
+static void	new_connection(int);
+static void	header_step(struct slot *);
+static void	header_done(struct slot *, const struct vppp_info *);
+static void	route(struct slot *);
+static void	start(struct slot *);
+static void	reap(void);
+static void	free_slot(struct slot *);
+static void	drop(struct slot *, const char *, const char *);
+static int	source_count(const unsigned char *);
+static void	set_key(struct slot *, const struct sockaddr *);
+static void	describe(struct slot *);
+static void	shutdown_now(int);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: vp-listen [-1DpqvV] [-b backlog] "
+	    "[-C per-source] [-c limit] [-N fd]\n"
+	    "                 [-t timeout] endpoint program [arg ...]\n");
+	exit(EX_USAGE);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct vpendpoint ep;
+	char err[512];
+	long long v;
+	int ch, sfd;
+	size_t i;
+
+	vpio_sanitise_stdfd();
+	vplog_init("vp-listen");
+	signal(SIGPIPE, SIG_IGN);
+
+	while ((ch = getopt(argc, argv, "+1b:C:c:DhN:pqt:vV")) != -1) {
+		switch (ch) {
+		case '1':
+			o.print_port = 1;
+			break;
+		case 'b':
+			if (vpio_parse_num(optarg, 1, INT_MAX, &v) == -1)
+				vplog_die(EX_USAGE, "backlog '%s': not a "
+				    "number from 1", optarg);
+			o.backlog = (int)v;
+			break;
+		case 'C':
+			if (vpio_parse_num(optarg, 0, MAX_LIMIT, &v) == -1)
+				vplog_die(EX_USAGE, "per-source limit '%s': "
+				    "not a number from 0 to %d", optarg,
+				    MAX_LIMIT);
+			o.perhost = (int)v;
+			break;
+		case 'c':
+			if (vpio_parse_num(optarg, 1, MAX_LIMIT, &v) == -1)
+				vplog_die(EX_USAGE, "limit '%s': not a number "
+				    "from 1 to %d", optarg, MAX_LIMIT);
+			o.limit = (int)v;
+			break;
+		case 'D':
+			o.nodelay = 1;
+			break;
+		case 'N':
+			if (vpio_parse_num(optarg, 0, INT_MAX, &v) == -1)
+				vplog_die(EX_USAGE, "notification fd '%s': "
+				    "not a descriptor number", optarg);
+			o.notify_fd = (int)v;
+			if (fcntl(o.notify_fd, F_GETFD) == -1)
+				vplog_die(EX_USAGE, "notification fd %d is "
+				    "not open", o.notify_fd);
+			break;
+		case 'p':
+			o.proxy = 1;
+			break;
+		case 'q':
+			vplog_level = VPLOG_QUIET;
+			break;
+		case 't':
+			if (vpio_parse_duration(optarg, &o.header_ms) == -1 ||
+			    o.header_ms <= 0 || o.header_ms > 3600000)
+				vplog_die(EX_USAGE, "header timeout '%s': a "
+				    "duration such as 5s or 500ms, at most 1h",
+				    optarg);
+			break;
+		case 'v':
+			vplog_level = vplog_level >= VPLOG_INFO ?
+			    VPLOG_DEBUG : VPLOG_INFO;
+			break;
+		case 'V':
+			vplog_level = VPLOG_DEBUG;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		usage();
+	if (vpep_parse(argv[0], &ep, err, sizeof(err)) == -1)
+		vplog_die(EX_USAGE, "endpoint '%s': %s", argv[0], err);
+	if (ep.kind != VPEP_TCP && ep.kind != VPEP_UNIX &&
+	    ep.kind != VPEP_FD && ep.kind != VPEP_SYSTEMD)
+		vplog_die(EX_USAGE, "endpoint '%s': vp-listen listens on "
+		    "tcp:, unix:, fd:N or systemd[:NAME]", argv[0]);
+	if (o.perhost > o.limit)
+		o.perhost = o.limit;
+	prog_argv = argv + 1;
+	check_program(prog_argv[0]);
+	raise_nofile();
+
+	if (vplisten_open(&lis, &ep, o.backlog, err, sizeof(err)) == -1) {
+		switch (errno) {
+		case EADDRINUSE:
+		case EADDRNOTAVAIL:
+			vplog_die(EX_UNAVAILABLE, "%s", err);
+		case ENOMEM:
+		case EMFILE:
+		case ENFILE:
+			vplog_die(EX_OSERR, "%s", err);
+		default:
+			/* Paths, owners, systemd variables: configuration. */
+			vplog_die(EX_CONFIG, "%s", err);
+		}
+	}
+
+	if ((slots = calloc((size_t)o.limit, sizeof(*slots))) == NULL ||
+	    (freelist = calloc((size_t)o.limit, sizeof(*freelist))) == NULL)
+		vplog_die(EX_OSERR, "out of memory");
+	for (i = 0; i < (size_t)o.limit; i++)
+		freelist[nfree++] = o.limit - 1 - (int)i;
+	if (vpenv_init(&env, 1) == -1)
+		vplog_die(EX_OSERR, "out of memory");
+	vpenv_unset(&env, "NOTIFY_SOCKET");
+	if ((sfd = setup_signals()) == -1)
+		vplog_die_errno(EX_OSERR, "signalfd");
+
+	/* Every socket is bound: report readiness. */
+	if (o.print_port && vpnotify_stdout(ep.kind == VPEP_TCP ||
+	    ep.kind == VPEP_FD ? vplisten_port(lis.fds[0]) : 0) == -1)
+		vplog_warn_errno("readiness on stdout");
+	if (o.notify_fd >= 0 && vpnotify_fd(o.notify_fd) == -1)
+		vplog_warn_errno("readiness on fd %d", o.notify_fd);
+	if (vpnotify_ready(0) == -1)
+		vplog_warn_errno("readiness on NOTIFY_SOCKET");
+	vplog_debug("listening on %s (%zu socket%s), limit %d", argv[0],
+	    lis.nfds, lis.nfds == 1 ? "" : "s", o.limit);
+
+	serve(sfd);
+	/* NOTREACHED */
+	return 0;
+}
+
+/*
+ * Fails early, with a clear message, when the program cannot be found
+ * or run: otherwise every connection would fail the same way.
+ */
+static void
+check_program(const char *prog)
+{
+	char buf[PATH_MAX];
+	const char *path, *p, *q;
+	size_t dl;
+	int n;
+
+	if (strchr(prog, '/') != NULL) {
+		if (access(prog, X_OK) == -1)
+			vplog_die_errno(EX_UNAVAILABLE, "program %s", prog);
+		return;
+	}
+	if ((path = getenv("PATH")) == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; ; p = q + 1) {
+		q = strchr(p, ':');
+		dl = q ? (size_t)(q - p) : strlen(p);
+		n = snprintf(buf, sizeof(buf), "%.*s%s%s", (int)dl, p,
+		    dl ? "/" : "", prog);
+		if (n > 0 && (size_t)n < sizeof(buf) && access(buf, X_OK) == 0)
+			return;
+		if (q == NULL)
+			break;
+	}
+	vplog_die(EX_UNAVAILABLE, "program %s: not found in PATH", prog);
+}
+
+/* Lets the connection limit use as many descriptors as allowed. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)o.limit + 32 > rl.rlim_cur)
+		vplog_warn("limit %d is close to the descriptor limit %llu",
+		    o.limit, (unsigned long long)rl.rlim_cur);
+}
+
+/*
+ * Blocks SIGCHLD, SIGTERM, SIGINT and SIGHUP and returns a signalfd for
+ * them, or -1. Children get an empty mask and default dispositions from
+ * vpspawn.
+ */
+static int
+setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void
+serve(int sfd)
+{
+	struct signalfd_siginfo si;
+	struct pollfd *pfd;
+	struct slot **hslot;
+	size_t npfd, nl, i, maxpfd;
+	int64_t now, next;
+	int timeout, r, sig, accepting;
+
+	maxpfd = 1 + lis.nfds + (size_t)o.limit;
+	if ((pfd = calloc(maxpfd, sizeof(*pfd))) == NULL ||
+	    (hslot = calloc(maxpfd, sizeof(*hslot))) == NULL)
+		vplog_die(EX_OSERR, "out of memory");
+	for (;;) {
+		now = vpio_now_ms();
+		npfd = 0;
+		pfd[npfd].fd = sfd;
+		pfd[npfd++].events = POLLIN;
+		/* At the limit: stop accepting; the backlog waits. */
+		accepting = nfree > 0 && now >= backoff_until;
+		for (nl = 0; nl < lis.nfds; nl++) {
+			pfd[npfd].fd = accepting ? lis.fds[nl] : -1;
+			pfd[npfd++].events = POLLIN;
+		}
+		next = -1;
+		if (!accepting && nfree > 0)
+			next = backoff_until;
+		for (i = 0; i < (size_t)o.limit; i++) {
+			if (slots[i].state != S_HEADER)
+				continue;
+			hslot[npfd] = &slots[i];
+			pfd[npfd].fd = slots[i].fd;
+			pfd[npfd++].events = POLLIN;
+			if (next == -1 || slots[i].deadline < next)
+				next = slots[i].deadline;
+		}
+		timeout = next == -1 ? -1 : (int)(next > now ?
+		    (next - now > INT_MAX ? INT_MAX : next - now) : 0);
+		r = poll(pfd, npfd, timeout);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			vplog_die_errno(EX_OSERR, "poll");
+		}
+		if (pfd[0].revents & POLLIN) {
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				sig = (int)si.ssi_signo;
+				if (sig == SIGCHLD)
+					continue;
+				shutdown_now(sig);
+			}
+			reap();
+		}
+		for (i = 1 + lis.nfds; i < npfd; i++)
+			if (pfd[i].revents && hslot[i]->state == S_HEADER)
+				header_step(hslot[i]);
+		now = vpio_now_ms();
+		for (i = 0; i < (size_t)o.limit; i++)
+			if (slots[i].state == S_HEADER &&
+			    slots[i].deadline <= now)
+				drop(&slots[i], "no complete PROXY header "
+				    "in time", NULL);
+		for (nl = 0; nl < lis.nfds; nl++)
+			if (pfd[1 + nl].revents)
+				accept_some(lis.fds[nl]);
+	}
+}
+
+static void
+accept_some(int lfd)
+{
+	int fd, n;
+
+	for (n = 0; n < ACCEPT_BATCH && nfree > 0; n++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd == -1) {
+			switch (errno) {
+			case EAGAIN:
+			case EINTR:
+				return;
+			case ECONNABORTED:
+			case EPROTO:
+			case ENETDOWN:
+			case EHOSTUNREACH:
+			case ENETUNREACH:
+			case ENOPROTOOPT:
+			case EOPNOTSUPP:
+			case ETIMEDOUT:
+				continue;	/* that client's problem */
+			default:
+				/* EMFILE, ENFILE, ENOBUFS, ENOMEM: wait. */
+				vplog_warn_errno("accept");
+				backoff_until = vpio_now_ms() + BACKOFF_MS;
+				return;
+			}
+		}
+		new_connection(fd);
+	}
+}
+
+static void
+new_connection(int fd)
+{
+	struct slot *s;
+	int one = 1;
+
+	s = &slots[freelist[--nfree]];
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->id = nextid++;
+	s->start = vpio_now_ms();
+	if (o.nodelay)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	if (o.proxy) {
+		s->state = S_HEADER;
+		s->deadline = s->start + o.header_ms;
+		header_step(s);
+		return;
+	}
+	describe(s);
+	route(s);
+}
+
+/*
+ * Reads as much of the PROXY header as has arrived, never a byte past
+ * it: a v2 header's length is known from its first 16 bytes; a v1 line
+ * is peeked and only consumed up to its LF. Non-blocking.
+ */
+static void
+header_step(struct slot *s)
+{
+	struct vppp_info info;
+	unsigned char *nb, *lf;
+	size_t want, take, total;
+	ssize_t n, r;
+	int i;
+
+	if (s->hbuf == NULL) {
+		if ((s->hbuf = malloc(VPPP_V1_MAX + 1)) == NULL) {
+			drop(s, "out of memory", NULL);
+			return;
+		}
+		s->hcap = VPPP_V1_MAX + 1;
+	}
+	for (i = 0; i < 8; i++) {
+		if (s->hlen == 0) {
+			/* Which version: look at the first byte only. */
+			n = recv(s->fd, s->hbuf, 1, MSG_PEEK | MSG_DONTWAIT);
+			if (n <= 0)
+				goto readfail;
+		}
+		if (s->hbuf[0] == 0x0d) {
+			/* v2: the length is known after 16 bytes. */
+			if (s->hlen < VPPP_V2_HDR)
+				want = VPPP_V2_HDR - s->hlen;
+			else {
+				total = VPPP_V2_HDR +
+				    (((size_t)s->hbuf[14] << 8) | s->hbuf[15]);
+				if (total > PP_MAXHDR) {
+					drop(s, "PROXY v2 header larger than "
+					    "the limit", NULL);
+					return;
+				}
+				if (total > s->hcap) {
+					if ((nb = realloc(s->hbuf, total)) ==
+					    NULL) {
+						drop(s, "out of memory", NULL);
+						return;
+					}
+					s->hbuf = nb;
+					s->hcap = total;
+				}
+				want = total - s->hlen;
+			}
+			n = recv(s->fd, s->hbuf + s->hlen, want, MSG_DONTWAIT);
+			if (n <= 0)
+				goto readfail;
+			s->hlen += (size_t)n;
+		} else {
+			/* v1 (or garbage): peek, consume up to the LF. */
+			want = VPPP_V1_MAX - s->hlen;
+			n = recv(s->fd, s->hbuf + s->hlen, want,
+			    MSG_PEEK | MSG_DONTWAIT);
+			if (n <= 0)
+				goto readfail;
+			lf = memchr(s->hbuf + s->hlen, '\n', (size_t)n);
+			take = lf ? (size_t)(lf - (s->hbuf + s->hlen)) + 1 :
+			    (size_t)n;
+			n = recv(s->fd, s->hbuf + s->hlen, take, MSG_DONTWAIT);
+			if (n <= 0)
+				goto readfail;
+			s->hlen += (size_t)n;
+		}
+		r = vppp_parse(s->hbuf, s->hlen, &info);
+		if (r == VPPP_MALFORMED) {
+			drop(s, "malformed PROXY header",
+			    vppp_why(s->hbuf, s->hlen));
+			return;
+		}
+		if (r > 0) {
+			header_done(s, &info);
+			return;
+		}
+	}
+	return;
+readfail:
+	if (n == 0)
+		drop(s, "connection closed before the PROXY header", NULL);
+	else if (errno != EAGAIN && errno != EINTR)
+		drop(s, "reading the PROXY header", strerror(errno));
+}
+
+static void
+header_done(struct slot *s, const struct vppp_info *info)
+{
+	free(s->hbuf);
+	s->hbuf = NULL;
+	s->hlen = s->hcap = 0;
+	if (!info->local && (info->family == AF_INET ||
+	    info->family == AF_INET6)) {
+		s->pp = 1;
+		s->ppsrc = info->src;
+		s->ppdst = info->dst;
+	}
+	describe(s);
+	vplog_debug("connection %llu: PROXY v%d header%s",
+	    (unsigned long long)s->id, info->version,
+	    s->pp ? "" : " (LOCAL/UNKNOWN: real addresses kept)");
+	route(s);
+}
+
+/* Applies the per-source limit, then starts the program. */
+static void
+route(struct slot *s)
+{
+	if (o.perhost > 0 && s->haskey &&
+	    source_count(s->key) >= o.perhost) {
+		s->state = S_WAITSRC;
+		nwaitsrc++;
+		vplog_info("connection %llu from %s: %d from that source "
+		    "already, waiting", (unsigned long long)s->id, s->peer,
+		    o.perhost);
+		return;
+	}
+	start(s);
+}
+
+static void
+start(struct slot *s)
+{
+	int e;
+
+	if (s->pp) {
+		e = vpucspi_env_addrs(&env, (struct sockaddr *)&s->ppsrc,
+		    (struct sockaddr *)&s->ppdst);
+	} else
+		e = vpucspi_env(&env, s->fd);
+	if (e == -1) {
+		/* ENOTCONN: the client left already. */
+		drop(s, "cannot describe the connection", strerror(errno));
+		return;
+	}
+	s->pid = vpspawn(prog_argv, s->fd, s->fd, env.v);
+	if (s->pid == -1) {
+		vplog_warn_errno("connection %llu from %s: cannot run %s",
+		    (unsigned long long)s->id, s->peer, prog_argv[0]);
+		close(s->fd);
+		s->fd = -1;
+		free_slot(s);
+		return;
+	}
+	close(s->fd);
+	s->fd = -1;
+	s->state = S_RUNNING;
+	vplog_info("connection %llu from %s: pid %ld",
+	    (unsigned long long)s->id, s->peer, (long)s->pid);
+}
+
+static void
+reap(void)
+{
+	struct slot *s, *w;
+	unsigned char key[17];
+	pid_t pid;
+	size_t i;
+	int st, haskey;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		s = NULL;
+		for (i = 0; i < (size_t)o.limit; i++)
+			if (slots[i].state == S_RUNNING &&
+			    slots[i].pid == pid) {
+				s = &slots[i];
+				break;
+			}
+		if (s == NULL)
+			continue;
+		if (WIFSIGNALED(st))
+			vplog_info("connection %llu from %s: pid %ld killed "
+			    "by signal %d after %.3fs",
+			    (unsigned long long)s->id, s->peer, (long)pid,
+			    WTERMSIG(st),
+			    (double)(vpio_now_ms() - s->start) / 1000);
+		else
+			vplog_info("connection %llu from %s: pid %ld exited "
+			    "%d after %.3fs", (unsigned long long)s->id,
+			    s->peer, (long)pid, WEXITSTATUS(st),
+			    (double)(vpio_now_ms() - s->start) / 1000);
+		haskey = s->haskey;
+		memcpy(key, s->key, sizeof(key));
+		free_slot(s);
+		if (nwaitsrc == 0 || !haskey)
+			continue;
+		/* The oldest connection waiting for this source. */
+		w = NULL;
+		for (i = 0; i < (size_t)o.limit; i++)
+			if (slots[i].state == S_WAITSRC &&
+			    memcmp(slots[i].key, key, sizeof(key)) == 0 &&
+			    (w == NULL || slots[i].id < w->id))
+				w = &slots[i];
+		if (w != NULL) {
+			nwaitsrc--;
+			start(w);
+		}
+	}
+}
+
+static void
+free_slot(struct slot *s)
+{
+	if (s->state == S_WAITSRC)
+		nwaitsrc--;
+	free(s->hbuf);
+	memset(s, 0, sizeof(*s));
+	s->state = S_FREE;
+	s->fd = -1;
+	freelist[nfree++] = (int)(s - slots);
+}
+
+/* Closes a connection that never reached the program. */
+static void
+drop(struct slot *s, const char *why, const char *detail)
+{
+	if (s->peer[0] == '\0')
+		describe(s);
+	vplog_warn("connection %llu from %s: %s%s%s; closed",
+	    (unsigned long long)s->id, s->peer, why, detail ? ": " : "",
+	    detail ? detail : "");
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	free_slot(s);
+}
+
+static int
+source_count(const unsigned char *key)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < (size_t)o.limit; i++)
+		if (slots[i].state == S_RUNNING && slots[i].haskey &&
+		    memcmp(slots[i].key, key, 17) == 0)
+			n++;
+	return n;
+}
+
+/* The -C key: family byte + address (v4-mapped v6 counted as v4). */
+static void
+set_key(struct slot *s, const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *s6;
+
+	memset(s->key, 0, sizeof(s->key));
+	if (sa->sa_family == AF_INET) {
+		s->key[0] = 4;
+		memcpy(s->key + 1, &((const struct sockaddr_in *)sa)->sin_addr,
+		    4);
+	} else if (sa->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			s->key[0] = 4;
+			memcpy(s->key + 1, &s6->sin6_addr.s6_addr[12], 4);
+		} else {
+			s->key[0] = 6;
+			memcpy(s->key + 1, &s6->sin6_addr, 16);
+		}
+	} else
+		return;
+	s->haskey = 1;
+}
+
+/*
+ * Fills s->peer ("192.0.2.1:4242", "[::1]:80", "pid 123 uid 0") and the
+ * -C key, from the PROXY addresses when there are some.
+ */
+static void
+describe(struct slot *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct ucred uc;
+	socklen_t ulen = sizeof(uc);
+	char ip[VPUCSPI_IPMAX];
+	unsigned port;
+
+	snprintf(s->peer, sizeof(s->peer), "?");
+	if (s->pp)
+		memcpy(&ss, &s->ppsrc, sizeof(ss));
+	else if (getpeername(s->fd, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	if (ss.ss_family == AF_UNIX) {
+		if (getsockopt(s->fd, SOL_SOCKET, SO_PEERCRED, &uc,
+		    &ulen) == 0)
+			snprintf(s->peer, sizeof(s->peer), "pid %ld uid %lu",
+			    (long)uc.pid, (unsigned long)uc.uid);
+		return;
+	}
+	if (vpucspi_addr((struct sockaddr *)&ss, ip, sizeof(ip), &port) == 0)
+		snprintf(s->peer, sizeof(s->peer), strchr(ip, ':') ?
+		    "[%s]:%u" : "%s:%u", ip, port);
+	set_key(s, (struct sockaddr *)&ss);
+}
+
+/*
+ * SIGTERM, SIGINT, SIGHUP: stop accepting, remove our socket file,
+ * close connections that never reached a program, leave the running
+ * ones alone (inetd semantics) and exit 0.
+ */
+static void
+shutdown_now(int sig)
+{
+	size_t i;
+
+	vplisten_close(&lis, 1);
+	for (i = 0; i < (size_t)o.limit; i++)
+		if ((slots[i].state == S_HEADER ||
+		    slots[i].state == S_WAITSRC) && slots[i].fd >= 0)
+			close(slots[i].fd);
+	vplog_info("signal %d: stopped listening", sig);
+	(void)vpnotify_send("STOPPING=1", 0);
+	exit(0);
+}
