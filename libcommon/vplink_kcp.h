@@ -1,0 +1,72 @@
+/*
+ * vplink_kcp: the UDP/KCP link under vp-tunnel (vplink.h contract).
+ *
+ * Client: one connected UDP socket, one KCP session.  Server: one UDP
+ * socket (the listener) demultiplexing datagrams into sessions: keyed
+ * mode by the sealed datagram's sender id (so a client whose address
+ * changes is followed once its datagram authenticates), plain mode by
+ * peer address and conv.  A session is created only for a datagram
+ * that authenticates (keyed) or parses as KCP (plain).  A failed send
+ * (EAGAIN, ENOBUFS, EPERM, ...) is a lost datagram, never an error.
+ *
+ * Keyed mode seals every datagram with vpcrypt (XChaCha20-Poly1305,
+ * replay window); plain mode is bare KCP, conv 0 from a client, as
+ * vproxy expects, and is refused on non-loopback addresses unless
+ * allow_plain is set.
+ *
+ * vp-tunnel sets the options once (vplink_kcp_set_options) before it
+ * dials or listens through the transport table.  Nothing here exits
+ * or logs.
+ */
+#ifndef VPLINK_KCP_H
+#define VPLINK_KCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vpcrypt.h"
+#include "vpkcp.h"
+#include "vplink.h"
+
+struct vplink_kcp_opts {
+	struct vpkcp_config kcp;	/* mtu here is the UDP payload size */
+	int		keyed;
+	uint8_t		psk[VPCRYPT_KEYLEN];
+	int		allow_plain;	/* plain mode off loopback */
+	int		idle_ms;	/* no datagram this long: dead */
+	int		max_sessions;	/* server */
+	int		sockbuf;	/* SO_SNDBUF/SO_RCVBUF bytes */
+	int		clock_skew;	/* keyed server: max sender clock skew, s */
+};
+
+/* Defaults: fast3 with 1024/1024 windows, mtu 1350, idle 60 s, 256 sessions. */
+void	vplink_kcp_default_options(struct vplink_kcp_opts *o);
+/*
+ * Parses one knob NAME=VALUE (nodelay, interval, resend, nc, sndwnd,
+ * rcvwnd, mtu, minrto, deadlink, idle, sessions, sockbuf) or a profile
+ * name (normal, fast, fast2, fast3) into o.  Returns 0, or -1 with a
+ * reason in err.
+ */
+int	vplink_kcp_option(struct vplink_kcp_opts *o, const char *s, char *err,
+	    size_t errlen);
+/* Copies o for later dial/listen calls; wipes nothing (caller owns o). */
+void	vplink_kcp_set_options(const struct vplink_kcp_opts *o);
+
+/*
+ * Transport-table entries for udp:HOST:PORT.  Return a link/listener,
+ * or NULL with errno and a reason in err (EPERM: plain mode refused
+ * off loopback).
+ */
+struct vplink *vplink_kcp_dial(const struct vpendpoint *ep, char *err,
+	    size_t errlen);
+struct vplink_listener *vplink_kcp_listen(const struct vpendpoint *ep,
+	    char *err, size_t errlen);
+
+/* Counters of one link (for logs and tests). */
+struct vplink_kcp_stats {
+	uint64_t	dgrams_in, dgrams_out, send_fail, bad_dgrams;
+	struct vpkcp_stats kcp;
+};
+int	vplink_kcp_stats(struct vplink *l, struct vplink_kcp_stats *st);
+
+#endif
