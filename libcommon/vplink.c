@@ -20,6 +20,7 @@
 #include "vpendpoint.h"
 #include "vpio.h"
 #include "vplink.h"
+#include "vplink_kcp.h"
 #include "vpspawn.h"
 
 #define SNDBUF_DEFAULT	(256 * 1024)
@@ -673,7 +674,7 @@ const struct vplink_transport vplink_transports[] = {
 	{ VPEP_STDIO, "stdio", vplink_stream_dial, NULL },
 	{ VPEP_FD, "fd", NULL, vplink_stream_listen },
 	{ VPEP_SYSTEMD, "systemd", NULL, vplink_stream_listen },
-	/* { VPEP_UDP, "udp", vplink_kcp_dial, vplink_kcp_listen }, */
+	{ VPEP_UDP, "udp", vplink_kcp_dial, vplink_kcp_listen },
 	{ 0, NULL, NULL, NULL }
 };
 
