@@ -87,7 +87,8 @@ wait_path() {
 # VAR to the port. Waits on a fifo: no polling.
 listen_ready() {
 	_var=$1; shift
-	_fifo=$T/ready.$$.$RANDOM
+	_LRN=$((${_LRN:-0} + 1))
+	_fifo=$T/ready.$$.$_LRN
 	mkfifo "$_fifo"
 	"$@" >"$_fifo" &
 	LASTPID=$!
