@@ -1,0 +1,1282 @@
+/*
+ * vp-tunnel: many streams over one link, vproxy's frame protocol.
+ *
+ *   vp-tunnel server [options] LISTEN PROGRAM [ARG...]
+ *   vp-tunnel server [options] -f ENDPOINT LISTEN
+ *   vp-tunnel client [options] -l LISTEN [-l LISTEN...] PEER
+ *
+ * One poll loop, non-blocking everywhere. The protocol lives in
+ * libcommon/vptunnel (state machines) over libcommon/vplink (the
+ * transport); this file wires sockets, children and signals to them.
+ */
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vpendpoint.h"
+#include "vpio.h"
+#include "vplink.h"
+#include "vplisten.h"
+#include "vplog.h"
+#include "vpnotify.h"
+#include "vpspawn.h"
+#include "vptunnel.h"
+
+#define MAXLISTEN	16
+#define MAXPENDING	4096
+#define LINKBUF		(64 * 1024)
+#define READS_PER_ROUND	32
+#define FRAMES_PER_CONN	4
+
+enum mode { CLIENT = 1, SERVER };
+
+static struct {
+	enum mode	 mode;
+	int		 oneflag;	/* -1 */
+	int		 notify_fd;	/* -N */
+	struct vpt_config cfg;
+	int64_t		 drain_ms;	/* -d */
+	int64_t		 wait_ms;	/* -c */
+	int64_t		 backoff_max;	/* -b */
+	const char	*forward;	/* -f */
+	const char	*listen[MAXLISTEN];
+	int		 nlisten;
+	const char	*peer;		/* client PEER / server LISTEN */
+	char	       **argv;		/* server PROGRAM */
+} o;
+
+struct tun;
+
+struct conn {
+	struct tun	*tun;		/* NULL while pending (client) */
+	struct vpt_stream *s;
+	int		 fd;
+	uint8_t		 rd_eof;	/* local EOF seen, FIN sent */
+	uint8_t		 wr_shut;	/* SHUT_WR done on fd */
+	uint8_t		 peer_fin;
+	uint8_t		 connecting;	/* -f: connect in progress */
+	uint8_t		 dead;		/* close now */
+	uint8_t		 rst;		/* ... with a reset */
+	uint32_t	 id;
+	int64_t		 since;
+	uint64_t	 in, out;	/* bytes to / from the local side */
+	const char	*why;
+	struct conn	*prev, *next;
+};
+
+struct tun {
+	struct vplink	*link;
+	struct vptun	*t;
+	struct conn	*conns;
+	uint32_t	 nconns;
+	int		 closing;	/* DEAD: flushing GOAWAY, then close */
+	int64_t		 close_by;
+	int		 was_ready;
+	struct tun	*next;
+};
+
+struct lsn {
+	int		 fd;		/* client: local listening socket */
+	struct vplink_listener *ll;	/* server: links */
+};
+
+static struct lsn lsns[MAXLISTEN];
+static int nlsn;
+static struct vplisten vl[MAXLISTEN];
+static int nvl;
+static struct tun *tuns;
+static struct conn *pending;		/* client: waiting for the tunnel */
+static int npending;
+static int sigpipe[2] = { -1, -1 };
+static volatile sig_atomic_t got_term, got_chld;
+static int draining;
+static int64_t drain_by;
+static uint8_t scratch[VPF_HDRLEN + 1024 * 1024];
+static struct vpenv childenv;
+
+/* client */
+static struct vpendpoint peer_ep;
+static int64_t reconnect_at;
+static int64_t backoff;
+static int plain_forced;
+static int stdio_server;
+static int exit_status;		/* stdio server: how the tunnel ended */
+
+/* server -f */
+static struct sockaddr_storage fwd_addr;
+static socklen_t fwd_len;
+
+static void	usage(void) __attribute__((noreturn));
+
+static void
+usage(void)
+{
+	(void)fprintf(stderr,
+	    "usage: vp-tunnel server [-1Pqv] [-d drain] [-F maxframe] "
+	    "[-k keepalive]\n"
+	    "           [-m maxstreams] [-N fd] [-S tunnelwin] [-s streamwin] "
+	    "[-t timeout]\n"
+	    "           LISTEN PROGRAM [ARG ...]\n"
+	    "       vp-tunnel server [options] -f ENDPOINT LISTEN\n"
+	    "       vp-tunnel client [-1Pqv] [-b backoff] [-c wait] "
+	    "[-d drain] [-F maxframe]\n"
+	    "           [-k keepalive] [-m maxstreams] [-N fd] [-S tunnelwin] "
+	    "[-s streamwin]\n"
+	    "           [-t timeout] -l LISTEN [-l LISTEN ...] PEER\n");
+	exit(EX_USAGE);
+}
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+	char c = (char)sig;
+
+	if (sig == SIGCHLD)
+		got_chld = 1;
+	else
+		got_term = 1;
+	if (sigpipe[1] != -1 && write(sigpipe[1], &c, 1) == -1) {
+		/* A full pipe: a wakeup is already pending. */
+	}
+	errno = e;
+}
+
+static void
+reap(void)
+{
+	int st;
+
+	while (waitpid(-1, &st, WNOHANG) > 0)
+		;
+}
+
+/* ---- conns */
+
+static void
+conn_link(struct conn **head, struct conn *c)
+{
+	c->prev = NULL;
+	c->next = *head;
+	if (*head != NULL)
+		(*head)->prev = c;
+	*head = c;
+}
+
+static void
+conn_unlink(struct conn **head, struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		*head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Closes the local side; an RST-like close when rst (TCP: RST segment). */
+static void
+close_fd(struct conn *c, int rst)
+{
+	struct linger lg = { 1, 0 };
+
+	if (c->fd == -1)
+		return;
+	if (rst)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	(void)close(c->fd);
+	c->fd = -1;
+}
+
+/* Ends a conn: local fd closed, stream released, one log line. */
+static void
+conn_end(struct conn *c)
+{
+	struct tun *tn = c->tun;
+
+	vplog_info("stream %u: %s, %llu bytes in, %llu out, %lld ms",
+	    c->id, c->why != NULL ? c->why : "closed",
+	    (unsigned long long)c->out, (unsigned long long)c->in,
+	    (long long)(vpio_now_ms() - c->since));
+	close_fd(c, c->rst);
+	if (tn != NULL) {
+		if (c->s != NULL)
+			vpt_release(tn->t, c->s);
+		conn_unlink(&tn->conns, c);
+		tn->nconns--;
+	} else {
+		conn_unlink(&pending, c);
+		npending--;
+	}
+	free(c);
+}
+
+static void
+conn_kill(struct conn *c, const char *why, int rst)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	c->rst = rst;
+	c->why = why;
+}
+
+/* ---- vptunnel callbacks */
+
+static size_t
+cb_room(void *arg)
+{
+	struct tun *tn = arg;
+
+	return vplink_writable(tn->link);
+}
+
+static ssize_t
+cb_output(void *arg, const void *p, size_t n)
+{
+	struct tun *tn = arg;
+
+	return vplink_write(tn->link, p, n);
+}
+
+static int
+start_forward(struct conn *c)
+{
+	int fd;
+
+	fd = socket(fwd_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&fwd_addr, fwd_len) == -1) {
+		if (errno != EINPROGRESS) {
+			vplog_warn_errno("stream %u: connect %s", c->id,
+			    o.forward);
+			(void)close(fd);
+			return -1;
+		}
+		c->connecting = 1;
+	}
+	c->fd = fd;
+	return 0;
+}
+
+static int
+start_program(struct conn *c, struct tun *tn)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		vplog_warn_errno("stream %u: socketpair", c->id);
+		return -1;
+	}
+	if (vpenv_set(&childenv, "VP_TUNNEL_PEER", tn->link->peer) == -1 ||
+	    vpenv_setf(&childenv, "VP_TUNNEL_STREAM", "%u", c->id) == -1 ||
+	    (pid = vpspawn(o.argv, sv[1], sv[1], childenv.v)) == -1) {
+		vplog_warn_errno("stream %u: spawn %s", c->id, o.argv[0]);
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+		return -1;
+	}
+	(void)close(sv[1]);
+	(void)vpio_set_nonblock(sv[0], 1);
+	c->fd = sv[0];
+	return 0;
+}
+
+static int
+cb_accept(void *arg, struct vpt_stream *s)
+{
+	struct tun *tn = arg;
+	struct conn *c;
+
+	if (draining)
+		return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->fd = -1;
+	c->id = s->id;
+	c->since = vpio_now_ms();
+	if ((o.forward != NULL ? start_forward(c) : start_program(c, tn)) == -1) {
+		free(c);
+		return -1;
+	}
+	c->tun = tn;
+	c->s = s;
+	s->user = c;
+	conn_link(&tn->conns, c);
+	tn->nconns++;
+	vplog_debug("stream %u: opened", c->id);
+	return 0;
+}
+
+static void
+cb_established(void *arg, struct vpt_stream *s)
+{
+	struct conn *c = s->user;
+
+	vplog_debug("stream %u: established", c->id);
+}
+
+static size_t
+cb_deliver(void *arg, struct vpt_stream *s, const uint8_t *p, size_t n)
+{
+	struct conn *c = s->user;
+	ssize_t r;
+
+	if (c == NULL || c->dead)
+		return n;	/* nobody to give it to: dropped */
+	if (c->connecting || c->fd == -1)
+		return 0;
+	r = write(c->fd, p, n);
+	if (r >= 0) {
+		c->in += r;
+		return r;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	conn_kill(c, "local write failed", 1);
+	return n;
+}
+
+static void
+cb_fin(void *arg, struct vpt_stream *s)
+{
+	struct conn *c = s->user;
+	const uint8_t *p;
+
+	if (c == NULL)
+		return;
+	c->peer_fin = 1;
+	if (vpt_peek(s, &p) == 0 && !c->connecting && c->fd != -1 &&
+	    !c->wr_shut) {
+		(void)shutdown(c->fd, SHUT_WR);
+		c->wr_shut = 1;
+	}
+}
+
+static void
+cb_reset(void *arg, struct vpt_stream *s, const char *why)
+{
+	struct conn *c = s->user;
+
+	if (c != NULL)
+		conn_kill(c, why, 1);
+}
+
+static void
+cb_notice(void *arg, const char *msg)
+{
+	struct tun *tn = arg;
+
+	vplog_warn("tunnel %s: %s", tn->link->peer, msg);
+}
+
+/* ---- tunnels */
+
+static struct tun *
+tun_new(struct vplink *link)
+{
+	struct vpt_cb cb = {
+		.room = cb_room, .output = cb_output, .accept = cb_accept,
+		.established = cb_established, .deliver = cb_deliver,
+		.fin = cb_fin, .reset = cb_reset, .notice = cb_notice,
+	};
+	struct vpt_config cfg = o.cfg;
+	struct tun *tn;
+
+	if ((tn = calloc(1, sizeof(*tn))) == NULL)
+		return NULL;
+	tn->link = link;
+	cb.arg = tn;
+	cfg.role = o.mode == CLIENT ? VPT_CLIENT : VPT_SERVER;
+	if (plain_forced)
+		cfg.extended = 0;
+	if ((tn->t = vpt_new(&cfg, &cb, vpio_now_ms())) == NULL) {
+		free(tn);
+		return NULL;
+	}
+	tn->next = tuns;
+	tuns = tn;
+	vplog_info("tunnel %s: %s link up", link->peer, link->kind);
+	return tn;
+}
+
+static void
+tun_free(struct tun *tn)
+{
+	struct tun **pp;
+
+	while (tn->conns != NULL)
+		conn_end(tn->conns);
+	for (pp = &tuns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == tn) {
+			*pp = tn->next;
+			break;
+		}
+	if (tn->link->child > 0)
+		(void)kill(tn->link->child, SIGTERM);
+	vplink_close(tn->link);
+	vpt_free(tn->t);
+	free(tn);
+}
+
+/* The tunnel died: every conn ends; the GOAWAY (if any) gets 1 s to leave. */
+static void
+tun_dead(struct tun *tn, int64_t now)
+{
+	struct conn *c;
+
+	if (tn->closing)
+		return;
+	tn->closing = 1;
+	tn->close_by = now + 1000;
+	if (draining || vpt_peer_goaway(tn->t) ||
+	    strcmp(vpt_reason(tn->t), "link closed by peer") == 0) {
+		vplog_info("tunnel %s: closed: %s", tn->link->peer,
+		    vpt_reason(tn->t));
+		exit_status = 0;
+	} else {
+		vplog_warn("tunnel %s: closed: %s", tn->link->peer,
+		    vpt_reason(tn->t));
+		exit_status = strstr(vpt_reason(tn->t), "timeout") != NULL ?
+		    EX_TEMPFAIL : EX_DATAERR;
+	}
+	for (c = tn->conns; c != NULL; c = c->next)
+		conn_kill(c, "tunnel closed", 1);
+	if (o.mode == CLIENT) {
+		if (vpt_ext_refused(tn->t) && !plain_forced) {
+			vplog_warn("tunnel %s: extended handshake refused, "
+			    "retrying plain", tn->link->peer);
+			plain_forced = 1;
+			reconnect_at = now;
+		} else {
+			if (tn->was_ready)
+				backoff = 100;
+			reconnect_at = now + backoff;
+			backoff = backoff * 2 > o.backoff_max ? o.backoff_max :
+			    backoff * 2;
+		}
+	}
+}
+
+static void
+client_dial(int64_t now)
+{
+	const struct vplink_transport *tr;
+	struct vplink *link;
+	char err[256];
+
+	reconnect_at = 0;
+	tr = vplink_transport_for(peer_ep.kind);
+	if ((link = tr->dial(&peer_ep, err, sizeof(err))) == NULL) {
+		vplog_warn("tunnel %s: %s", o.peer, err);
+		reconnect_at = now + backoff;
+		backoff = backoff * 2 > o.backoff_max ? o.backoff_max :
+		    backoff * 2;
+		return;
+	}
+	if (tun_new(link) == NULL) {
+		vplog_warn("tunnel %s: out of memory", o.peer);
+		vplink_close(link);
+		reconnect_at = now + backoff;
+	}
+}
+
+/* Reads what the link has and feeds the tunnel. */
+static void
+tun_read(struct tun *tn, int64_t now)
+{
+	static uint8_t buf[LINKBUF];
+	ssize_t r;
+	int i;
+
+	for (i = 0; i < READS_PER_ROUND && vpt_want_read(tn->t); i++) {
+		r = tn->link->ops->read(tn->link, buf, sizeof(buf));
+		if (r > 0) {
+			if (vpt_input(tn->t, buf, r, now) == -1)
+				return;
+			continue;
+		}
+		if (r == 0)
+			vpt_link_down(tn->t, "link closed by peer");
+		else if (errno != EAGAIN)
+			vpt_link_down(tn->t, strerror(errno));
+		return;
+	}
+}
+
+/* ---- local side of a stream */
+
+static void
+conn_readable(struct conn *c)
+{
+	struct tun *tn = c->tun;
+	size_t room;
+	ssize_t r;
+	int i;
+
+	for (i = 0; i < FRAMES_PER_CONN && !c->dead && !c->rd_eof; i++) {
+		room = vpt_send_room(tn->t, c->s);
+		if (room == 0)
+			return;
+		if (room > sizeof(scratch) - VPF_HDRLEN)
+			room = sizeof(scratch) - VPF_HDRLEN;
+		r = read(c->fd, scratch + VPF_HDRLEN, room);
+		if (r > 0) {
+			c->out += r;
+			(void)vpt_send(tn->t, c->s, scratch, r);
+			if ((size_t)r < room)
+				return;
+			continue;
+		}
+		if (r == 0) {
+			c->rd_eof = 1;
+			(void)vpt_send_fin(tn->t, c->s);
+			return;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			conn_kill(c, "local read failed", 1);
+		return;
+	}
+}
+
+static void
+conn_writable(struct conn *c)
+{
+	struct tun *tn = c->tun;
+	const uint8_t *p;
+	size_t n;
+	ssize_t r;
+	int soerr;
+	socklen_t sl = sizeof(soerr);
+
+	if (c->connecting) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
+			soerr = errno;
+		if (soerr != 0) {
+			errno = soerr;
+			vplog_warn_errno("stream %u: connect %s", c->id,
+			    o.forward);
+			conn_kill(c, "connect failed", 0);
+			return;
+		}
+		c->connecting = 0;
+	}
+	while ((n = vpt_peek(c->s, &p)) > 0) {
+		r = write(c->fd, p, n);
+		if (r > 0) {
+			c->in += r;
+			vpt_consume(tn->t, c->s, r);
+			continue;
+		}
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		conn_kill(c, "local write failed", 1);
+		return;
+	}
+	if (c->peer_fin && !c->wr_shut) {
+		(void)shutdown(c->fd, SHUT_WR);
+		c->wr_shut = 1;
+	}
+}
+
+/* Events a conn wants now. */
+static short
+conn_events(struct conn *c)
+{
+	const uint8_t *p;
+	short ev = 0;
+
+	if (c->dead || c->fd == -1 || c->tun == NULL || c->s == NULL)
+		return 0;
+	if (c->connecting)
+		return POLLOUT;
+	if (vpt_peek(c->s, &p) > 0)
+		ev |= POLLOUT;
+	if (!c->rd_eof && vpt_send_room(c->tun->t, c->s) > 0)
+		ev |= POLLIN;
+	return ev;
+}
+
+/* Is the conn finished (both directions done)? */
+static int
+conn_done(struct conn *c)
+{
+	const uint8_t *p;
+
+	if (c->dead)
+		return 1;
+	if (c->s == NULL || c->s->state != VPS_DEAD)
+		return 0;
+	return vpt_peek(c->s, &p) == 0 && (c->wr_shut || !c->peer_fin);
+}
+
+/* ---- client: local connections */
+
+static void
+pending_open(struct tun *tn)
+{
+	struct conn *c, *next;
+	struct vpt_stream *s;
+
+	for (c = pending; c != NULL; c = next) {
+		next = c->next;
+		if ((s = vpt_open(tn->t, c)) == NULL)
+			return;
+		conn_unlink(&pending, c);
+		npending--;
+		c->tun = tn;
+		c->s = s;
+		c->id = s->id;
+		conn_link(&tn->conns, c);
+		tn->nconns++;
+	}
+}
+
+static struct tun *
+ready_tun(void)
+{
+	struct tun *tn;
+
+	for (tn = tuns; tn != NULL; tn = tn->next)
+		if (!tn->closing && vpt_state(tn->t) == VPT_READY)
+			return tn;
+	return NULL;
+}
+
+static void
+local_accept(int lfd, int64_t now)
+{
+	struct conn *c;
+	int fd, i;
+
+	for (i = 0; i < 64; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				vplog_warn_errno("accept");
+			if (errno == EMFILE || errno == ENFILE)
+				vplog_warn("too many open files");
+			return;
+		}
+		if (npending >= MAXPENDING ||
+		    (c = calloc(1, sizeof(*c))) == NULL) {
+			vplog_warn("local connection refused: %d waiting",
+			    npending);
+			(void)close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->since = now;
+		conn_link(&pending, c);
+		npending++;
+	}
+}
+
+/* ---- setup */
+
+static void
+parse_size(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	long long v;
+	char *end;
+	long long mul = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || errno != 0)
+		vplog_die(EX_USAGE, "bad size: %s", s);
+	if (*end == 'k' || *end == 'K')
+		mul = 1024, end++;
+	else if (*end == 'm' || *end == 'M')
+		mul = 1024 * 1024, end++;
+	if (*end != '\0' || v < 0 || v * mul < lo || v * mul > hi)
+		vplog_die(EX_USAGE, "size out of range (%u..%u): %s", lo, hi, s);
+	*out = (uint32_t)(v * mul);
+}
+
+static void
+parse_ms(const char *s, int64_t lo, int64_t *out)
+{
+	if (vpio_parse_duration(s, out) == -1 || *out < lo ||
+	    *out > 86400000)
+		vplog_die(EX_USAGE, "bad duration: %s", s);
+}
+
+static void
+setup_forward(void)
+{
+	struct vpendpoint ep;
+	struct addrinfo hints, *res;
+	struct sockaddr_un *sun;
+	char err[256], port[16];
+	int r;
+
+	if (vpep_parse(o.forward, &ep, err, sizeof(err)) == -1)
+		vplog_die(EX_USAGE, "-f %s: %s", o.forward, err);
+	if (ep.kind == VPEP_UNIX) {
+		sun = (struct sockaddr_un *)&fwd_addr;
+		sun->sun_family = AF_UNIX;
+		(void)strlcpy(sun->sun_path, ep.path, sizeof(sun->sun_path));
+		fwd_len = sizeof(*sun);
+		if (ep.path[0] == '@') {
+			sun->sun_path[0] = '\0';
+			fwd_len = offsetof(struct sockaddr_un, sun_path) +
+			    strlen(ep.path);
+		}
+		return;
+	}
+	if (ep.kind != VPEP_TCP)
+		vplog_die(EX_USAGE, "-f %s: only tcp: and unix: endpoints",
+		    o.forward);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	(void)snprintf(port, sizeof(port), "%u", ep.port);
+	/* Resolved once: every stream connects to the same address. */
+	if ((r = getaddrinfo(ep.host, port, &hints, &res)) != 0)
+		vplog_die(EX_NOHOST, "-f %s: %s", o.forward, gai_strerror(r));
+	memcpy(&fwd_addr, res->ai_addr, res->ai_addrlen);
+	fwd_len = res->ai_addrlen;
+	freeaddrinfo(res);
+}
+
+static unsigned
+setup_listeners(void)
+{
+	struct vpendpoint ep;
+	const struct vplink_transport *tr;
+	char err[256];
+	unsigned port = 0;
+	int i;
+	size_t k;
+
+	if (o.mode == SERVER) {
+		if (vpep_parse(o.peer, &ep, err, sizeof(err)) == -1)
+			vplog_die(EX_USAGE, "LISTEN %s: %s", o.peer, err);
+		if (ep.kind == VPEP_STDIO) {
+			struct vplink *l;
+
+			stdio_server = 1;
+			if (o.oneflag)
+				vplog_die(EX_USAGE, "-1 cannot be used with "
+				    "LISTEN stdio");
+			if ((l = vplink_stream_new(0, 1, 0, "stdio",
+			    "stdio")) == NULL || tun_new(l) == NULL)
+				vplog_die(EX_OSERR, "out of memory");
+			return 0;
+		}
+		tr = vplink_transport_for(ep.kind);
+		if (tr == NULL || tr->listen == NULL)
+			vplog_die(ep.kind == VPEP_UDP ? EX_UNAVAILABLE :
+			    EX_USAGE, "LISTEN %s: no tunnel transport for "
+			    "this endpoint kind", o.peer);
+		if ((lsns[0].ll = tr->listen(&ep, err, sizeof(err))) == NULL)
+			vplog_die(vp_exit_for(errno) == EX_SOFTWARE ?
+			    EX_OSERR : vp_exit_for(errno), "%s", err);
+		lsns[0].fd = -1;
+		nlsn = 1;
+		return lsns[0].ll->port;
+	}
+	for (i = 0; i < o.nlisten; i++) {
+		if (vpep_parse(o.listen[i], &ep, err, sizeof(err)) == -1)
+			vplog_die(EX_USAGE, "-l %s: %s", o.listen[i], err);
+		if (vplisten_open(&vl[nvl], &ep, 0, err, sizeof(err)) == -1)
+			vplog_die(errno == EINVAL ? EX_USAGE : EX_OSERR,
+			    "-l %s: %s", o.listen[i], err);
+		for (k = 0; k < vl[nvl].nfds && nlsn < MAXLISTEN; k++) {
+			lsns[nlsn].fd = vl[nvl].fds[k];
+			lsns[nlsn].ll = NULL;
+			if (port == 0)
+				port = vplisten_port(vl[nvl].fds[k]);
+			nlsn++;
+		}
+		nvl++;
+	}
+	return port;
+}
+
+static void
+close_listeners(void)
+{
+	int i;
+
+	for (i = 0; i < nlsn; i++)
+		if (lsns[i].ll != NULL)
+			lsns[i].ll->ops->close(lsns[i].ll);
+	for (i = 0; i < nvl; i++)
+		vplisten_close(&vl[i], 1);
+	nlsn = 0;
+	nvl = 0;
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* ---- the loop */
+
+enum slotkind { SL_SIG, SL_LSN, SL_LINK, SL_CONN };
+
+struct slot {
+	enum slotkind	 kind;
+	int		 n;		/* pollfds used (links) */
+	void		*obj;
+};
+
+static struct pollfd *pfd;
+static struct slot *slots;
+static size_t pcap;
+
+static void
+grow(size_t need)
+{
+	size_t ncap = pcap ? pcap : 64;
+
+	if (need <= pcap)
+		return;
+	while (ncap < need)
+		ncap *= 2;
+	pfd = reallocarray(pfd, ncap, sizeof(*pfd));
+	slots = reallocarray(slots, ncap, sizeof(*slots));
+	if (pfd == NULL || slots == NULL)
+		vplog_die(EX_OSERR, "out of memory");
+	pcap = ncap;
+}
+
+static int64_t
+earlier(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static int
+run(void)
+{
+	struct tun *tn, *tnext;
+	struct conn *c, *cnext;
+	int64_t now, wait, t;
+	size_t np, i, k, nconns;
+	int n, r, j;
+	char junk[64];
+
+	for (;;) {
+		now = vpio_now_ms();
+		if (got_chld) {
+			got_chld = 0;
+			reap();
+		}
+		if (got_term && !draining) {
+			draining = 1;
+			drain_by = now + o.drain_ms;
+			vplog_info("shutting down: draining streams for "
+			    "%lld ms", (long long)o.drain_ms);
+			close_listeners();
+			for (c = pending; c != NULL; c = cnext) {
+				cnext = c->next;
+				c->why = "shutting down";
+				conn_end(c);
+			}
+		}
+		if (draining) {
+			nconns = 0;
+			for (tn = tuns; tn != NULL; tn = tn->next)
+				nconns += tn->nconns;
+			if (nconns == 0 || now >= drain_by) {
+				for (tn = tuns; tn != NULL; tn = tn->next)
+					if (!tn->closing) {
+						vpt_goaway(tn->t, "shutting down");
+						tun_dead(tn, now);
+					}
+			}
+			if (tuns == NULL)
+				return 0;
+		}
+		/* client: (re)connect, open waiting streams, expire waiters */
+		if (o.mode == CLIENT && !draining) {
+			if (tuns == NULL && (reconnect_at == 0 ||
+			    now >= reconnect_at))
+				client_dial(now);
+			if ((tn = ready_tun()) != NULL)
+				pending_open(tn);
+			for (c = pending; c != NULL; c = cnext) {
+				cnext = c->next;
+				if (now - c->since >= o.wait_ms) {
+					vplog_warn("local connection: tunnel "
+					    "not available after %lld ms",
+					    (long long)o.wait_ms);
+					c->why = "tunnel not available";
+					c->rst = 1;
+					conn_end(c);
+				}
+			}
+		}
+
+		/* Build the poll set. */
+		np = 0;
+		grow(1 + nlsn * 4);
+		wait = -1;
+		pfd[np].fd = sigpipe[0];
+		pfd[np].events = POLLIN;
+		slots[np].kind = SL_SIG;
+		slots[np++].n = 1;
+		for (j = 0; j < nlsn; j++) {
+			grow(np + VPLINK_MAXFDS);
+			if (lsns[j].ll != NULL) {
+				n = lsns[j].ll->ops->pollfds(lsns[j].ll, pfd + np,
+				    VPLINK_MAXFDS);
+				for (k = 0; k < (size_t)n; k++) {
+					slots[np + k].kind = SL_LSN;
+					slots[np + k].obj = &lsns[j];
+					slots[np + k].n = k == 0 ? n : 0;
+				}
+				np += n;
+				wait = earlier(wait, lsns[j].ll->ops->next_timeout(
+				    lsns[j].ll, now));
+			} else {
+				pfd[np].fd = lsns[j].fd;
+				pfd[np].events = POLLIN;
+				slots[np].kind = SL_LSN;
+				slots[np].obj = &lsns[j];
+				slots[np++].n = 1;
+			}
+		}
+		for (tn = tuns; tn != NULL; tn = tn->next) {
+			grow(np + VPLINK_MAXFDS + tn->nconns);
+			(void)vpt_flush(tn->t);
+			n = tn->link->ops->pollfds(tn->link, pfd + np,
+			    VPLINK_MAXFDS, !tn->closing && vpt_want_read(tn->t));
+			for (k = 0; k < (size_t)n; k++) {
+				slots[np + k].kind = SL_LINK;
+				slots[np + k].obj = tn;
+				slots[np + k].n = k == 0 ? n : 0;
+			}
+			np += n;
+			wait = earlier(wait, tn->link->ops->next_timeout(tn->link,
+			    now));
+			if (tn->closing) {
+				wait = earlier(wait, tn->close_by - now);
+				continue;
+			}
+			wait = earlier(wait, vpt_next_timeout(tn->t, now));
+			for (c = tn->conns; c != NULL; c = c->next) {
+				short ev = conn_events(c);
+
+				if (ev == 0)
+					continue;
+				pfd[np].fd = c->fd;
+				pfd[np].events = ev;
+				slots[np].kind = SL_CONN;
+				slots[np].obj = c;
+				slots[np++].n = 1;
+			}
+		}
+		if (o.mode == CLIENT && tuns == NULL && reconnect_at > 0)
+			wait = earlier(wait, reconnect_at - now);
+		if (pending != NULL)
+			wait = earlier(wait, 100);
+		if (draining)
+			wait = earlier(wait, drain_by - now);
+		if (wait < 0)
+			wait = -1;
+		else if (wait > 60000)
+			wait = 60000;
+		for (i = 0; i < np; i++)
+			pfd[i].revents = 0;
+
+		r = poll(pfd, np, (int)wait);
+		if (r == -1 && errno != EINTR)
+			vplog_die_errno(EX_OSERR, "poll");
+		now = vpio_now_ms();
+
+		/* Dispatch. Links first, so conns see fresh credit and room. */
+		for (i = 0; r > 0 && i < np; i++) {
+			switch (slots[i].kind) {
+			case SL_SIG:
+				if (pfd[i].revents & POLLIN)
+					while (read(sigpipe[0], junk,
+					    sizeof(junk)) > 0)
+						;
+				break;
+			case SL_LSN: {
+				struct lsn *l = slots[i].obj;
+
+				if (l->ll != NULL) {
+					if (slots[i].n > 0)
+						(void)l->ll->ops->events(l->ll,
+						    pfd + i, slots[i].n, now);
+				} else if (pfd[i].revents & POLLIN)
+					local_accept(l->fd, now);
+				break;
+			}
+			case SL_LINK:
+				tn = slots[i].obj;
+				if (slots[i].n > 0 && tn->link->ops->events(tn->link,
+				    pfd + i, slots[i].n, now) == -1)
+					vpt_link_down(tn->t,
+					    strerror(tn->link->ops->error(tn->link)));
+				break;
+			default:
+				break;
+			}
+		}
+		/* Server: new links. */
+		for (j = 0; j < nlsn; j++) {
+			struct vplink *link;
+
+			if (lsns[j].ll == NULL)
+				continue;
+			if (lsns[j].ll->ops->next_timeout(lsns[j].ll, now) == 0)
+				lsns[j].ll->ops->tick(lsns[j].ll, now);
+			while ((link = lsns[j].ll->ops->accept(lsns[j].ll)) !=
+			    NULL) {
+				if (tun_new(link) == NULL)
+					vplink_close(link);
+			}
+		}
+		/* Tunnels: timers, input. */
+		for (tn = tuns; tn != NULL; tn = tn->next) {
+			if (tn->link->ops->next_timeout(tn->link, now) == 0)
+				tn->link->ops->tick(tn->link, now);
+			if (tn->closing)
+				continue;
+			if (vpt_next_timeout(tn->t, now) == 0)
+				vpt_tick(tn->t, now);
+			if (vpt_state(tn->t) != VPT_DEAD)
+				tun_read(tn, now);
+		}
+		/* Conns. */
+		for (i = 0; r > 0 && i < np; i++) {
+			if (slots[i].kind != SL_CONN || pfd[i].revents == 0)
+				continue;
+			c = slots[i].obj;
+			if (c->dead || c->tun->closing)
+				continue;
+			if (pfd[i].revents & (POLLOUT | POLLERR | POLLHUP))
+				if (pfd[i].events & POLLOUT)
+					conn_writable(c);
+			if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+				if ((pfd[i].events & POLLIN) && !c->dead)
+					conn_readable(c);
+			if ((pfd[i].revents & POLLERR) &&
+			    !(pfd[i].events & (POLLIN | POLLOUT)))
+				conn_kill(c, "local error", 1);
+		}
+		/* Wrap-up: finished conns, dead tunnels. */
+		for (tn = tuns; tn != NULL; tn = tnext) {
+			tnext = tn->next;
+			if (!tn->was_ready && vpt_state(tn->t) == VPT_READY) {
+				tn->was_ready = 1;
+				vplog_info("tunnel %s: ready (%s)", tn->link->peer,
+				    vpt_extended(tn->t) ? "extended" : "plain");
+				if (o.mode == CLIENT)
+					backoff = 100;
+			}
+			for (c = tn->conns; c != NULL; c = cnext) {
+				cnext = c->next;
+				if (conn_done(c))
+					conn_end(c);
+			}
+			if (vpt_state(tn->t) == VPT_DEAD)
+				tun_dead(tn, now);
+			if (tn->closing) {
+				(void)vpt_flush(tn->t);
+				t = (int64_t)tn->link->ops->pending(tn->link);
+				if (t == 0 || now >= tn->close_by ||
+				    tn->link->ops->error(tn->link) != 0) {
+					tun_free(tn);
+					if (stdio_server)
+						return exit_status;
+				}
+			}
+		}
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sigaction sa;
+	const char *errstr = NULL;
+	uint32_t v;
+	int64_t ms;
+	unsigned port;
+	int ch;
+	char err[256];
+
+	vpio_sanitise_stdfd();
+	vplog_init("vp-tunnel");
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "server") == 0)
+		o.mode = SERVER;
+	else if (strcmp(argv[1], "client") == 0)
+		o.mode = CLIENT;
+	else
+		usage();
+	argc--;
+	argv++;
+	vpt_config_default(&o.cfg, o.mode == CLIENT ? VPT_CLIENT : VPT_SERVER);
+	o.notify_fd = -1;
+	o.drain_ms = 5000;
+	o.wait_ms = 10000;
+	o.backoff_max = 10000;
+	while ((ch = getopt(argc, argv, "+1b:c:d:F:f:k:l:m:N:PqS:s:t:v")) != -1) {
+		switch (ch) {
+		case '1':
+			o.oneflag = 1;
+			break;
+		case 'b':
+			parse_ms(optarg, 100, &o.backoff_max);
+			break;
+		case 'c':
+			parse_ms(optarg, 1, &o.wait_ms);
+			break;
+		case 'd':
+			parse_ms(optarg, 0, &o.drain_ms);
+			break;
+		case 'F':
+			parse_size(optarg, 1024, VPF_LENMAX, &o.cfg.max_frame);
+			break;
+		case 'f':
+			o.forward = optarg;
+			break;
+		case 'k':
+			parse_ms(optarg, 10, &ms);
+			o.cfg.ka_interval_ms = ms;
+			o.cfg.ka_idle_ms = ms / 2 < 5000 ? ms / 2 : 5000;
+			o.cfg.ka_timeout_ms = o.cfg.ka_idle_ms;
+			break;
+		case 'l':
+			if (o.nlisten >= MAXLISTEN)
+				vplog_die(EX_USAGE, "too many -l (max %d)",
+				    MAXLISTEN);
+			o.listen[o.nlisten++] = optarg;
+			break;
+		case 'm':
+			o.cfg.max_streams = strtonum(optarg, 1, 1000000, &errstr);
+			if (errstr != NULL)
+				vplog_die(EX_USAGE, "max streams is %s: %s",
+				    errstr, optarg);
+			break;
+		case 'N':
+			o.notify_fd = strtonum(optarg, 0, 1 << 20, &errstr);
+			if (errstr != NULL)
+				vplog_die(EX_USAGE, "fd is %s: %s", errstr,
+				    optarg);
+			break;
+		case 'P':
+			o.cfg.extended = 0;
+			break;
+		case 'q':
+			vplog_level = VPLOG_QUIET;
+			break;
+		case 'S':
+			parse_size(optarg, 65536, VPF_SIDMAX, &v);
+			o.cfg.tunnel_window = v;
+			break;
+		case 's':
+			parse_size(optarg, 4096, VPF_SIDMAX, &v);
+			o.cfg.stream_window = v;
+			break;
+		case 't':
+			parse_ms(optarg, 10, &o.cfg.handshake_ms);
+			break;
+		case 'v':
+			vplog_level = vplog_level >= VPLOG_INFO ? VPLOG_DEBUG :
+			    VPLOG_INFO;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (o.mode == CLIENT) {
+		if (argc != 1 || o.nlisten == 0)
+			usage();
+		if (o.forward != NULL)
+			vplog_die(EX_USAGE, "-f is a server option");
+		o.peer = argv[0];
+		if (vpep_parse(o.peer, &peer_ep, err, sizeof(err)) == -1)
+			vplog_die(EX_USAGE, "PEER %s: %s", o.peer, err);
+		{
+			const struct vplink_transport *tr =
+			    vplink_transport_for(peer_ep.kind);
+
+			if (tr == NULL || tr->dial == NULL)
+				vplog_die(peer_ep.kind == VPEP_UDP ?
+				    EX_UNAVAILABLE : EX_USAGE, "PEER %s: no "
+				    "tunnel transport for this endpoint kind",
+				    o.peer);
+		}
+	} else {
+		if (o.nlisten > 0 || o.wait_ms != 10000)
+			vplog_die(EX_USAGE, "-l and -c are client options");
+		if (argc < 1 || (o.forward == NULL && argc < 2) ||
+		    (o.forward != NULL && argc != 1))
+			usage();
+		o.peer = argv[0];
+		o.argv = argv + 1;
+		if (o.forward != NULL)
+			setup_forward();
+	}
+	if (o.cfg.tunnel_window < o.cfg.stream_window)
+		vplog_die(EX_USAGE, "the tunnel window (-S) must be at least "
+		    "the stream window (-s)");
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		vplog_die_errno(EX_OSERR, "pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+	(void)sigaction(SIGCHLD, &sa, NULL);
+	raise_nofile();
+	if (o.mode == SERVER && o.forward == NULL &&
+	    vpenv_init(&childenv, 1) == -1)
+		vplog_die(EX_OSERR, "out of memory");
+
+	port = setup_listeners();
+	backoff = 100;
+	/* Readiness: every socket is bound. */
+	if (o.oneflag && vpnotify_stdout(port) == -1)
+		vplog_die_errno(EX_OSERR, "stdout");
+	if (o.notify_fd != -1 && vpnotify_fd(o.notify_fd) == -1)
+		vplog_warn_errno("notify fd %d", o.notify_fd);
+	if (vpnotify_ready(1) == -1)
+		vplog_warn_errno("NOTIFY_SOCKET");
+	return run();
+}
