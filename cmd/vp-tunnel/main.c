@@ -30,6 +30,7 @@
 #include "vpendpoint.h"
 #include "vpio.h"
 #include "vplink.h"
+#include "vplink_kcp.h"
 #include "vplisten.h"
 #include "vplog.h"
 #include "vpnotify.h"
@@ -116,6 +117,10 @@ static int plain_forced;
 static int stdio_server;
 static int exit_status;		/* stdio server: how the tunnel ended */
 
+/* UDP/KCP links: key, profile, knobs (-k, -M, -o) */
+static struct vplink_kcp_opts kopts;
+static int kcp_opts_given;
+
 /* server -f */
 static struct sockaddr_storage fwd_addr;
 static socklen_t fwd_len;
@@ -127,16 +132,19 @@ usage(void)
 {
 	(void)fprintf(stderr,
 	    "usage: vp-tunnel server [-1Pqv] [-d drain] [-F maxframe] "
-	    "[-k keepalive]\n"
+	    "[-K keepalive]\n"
 	    "           [-m maxstreams] [-N fd] [-S tunnelwin] [-s streamwin] "
 	    "[-t timeout]\n"
 	    "           LISTEN PROGRAM [ARG ...]\n"
 	    "       vp-tunnel server [options] -f ENDPOINT LISTEN\n"
 	    "       vp-tunnel client [-1Pqv] [-b backoff] [-c wait] "
 	    "[-d drain] [-F maxframe]\n"
-	    "           [-k keepalive] [-m maxstreams] [-N fd] [-S tunnelwin] "
+	    "           [-K keepalive] [-m maxstreams] [-N fd] [-S tunnelwin] "
 	    "[-s streamwin]\n"
-	    "           [-t timeout] -l LISTEN [-l LISTEN ...] PEER\n");
+	    "           [-t timeout] -l LISTEN [-l LISTEN ...] PEER\n"
+	    "       UDP (KCP) links also take: [-k keyfile] [-M profile] "
+	    "[-o knob=value ...]\n"
+	    "       vp-tunnel keygen\n");
 	exit(EX_USAGE);
 }
 
@@ -1136,6 +1144,20 @@ main(int argc, char *argv[])
 	vplog_init("vp-tunnel");
 	if (argc < 2)
 		usage();
+	if (strcmp(argv[1], "keygen") == 0) {
+		char key[160];
+		int kn;
+
+		if (argc != 2)
+			usage();
+		if (vpcrypt_init() == -1 ||
+		    (kn = vpcrypt_keygen(key, sizeof(key))) == -1)
+			vplog_die(EX_SOFTWARE, "keygen failed");
+		if (vpio_writeall(1, key, (size_t)kn) != (size_t)kn)
+			vplog_die_errno(EX_IOERR, "stdout");
+		explicit_bzero(key, sizeof(key));
+		return 0;
+	}
 	if (strcmp(argv[1], "server") == 0)
 		o.mode = SERVER;
 	else if (strcmp(argv[1], "client") == 0)
@@ -1149,7 +1171,9 @@ main(int argc, char *argv[])
 	o.drain_ms = 5000;
 	o.wait_ms = 10000;
 	o.backoff_max = 10000;
-	while ((ch = getopt(argc, argv, "+1b:c:d:F:f:k:l:m:N:PqS:s:t:v")) != -1) {
+	vplink_kcp_default_options(&kopts);
+	while ((ch = getopt(argc, argv,
+	    "+1b:c:d:F:f:K:k:l:M:m:N:o:PqS:s:t:v")) != -1) {
 		switch (ch) {
 		case '1':
 			o.oneflag = 1;
@@ -1170,6 +1194,28 @@ main(int argc, char *argv[])
 			o.forward = optarg;
 			break;
 		case 'k':
+			if (vpcrypt_init() == -1)
+				vplog_die(EX_SOFTWARE, "libsodium init failed");
+			if (vpcrypt_key_load(optarg, kopts.psk, err,
+			    sizeof(err)) == -1)
+				vplog_die(errno == EACCES || errno == EINVAL ?
+				    EX_CONFIG : EX_NOINPUT, "%s", err);
+			kopts.keyed = 1;
+			kcp_opts_given = 1;
+			break;
+		case 'M':
+		case 'o':
+			if (ch == 'M' && strchr(optarg, '=') != NULL)
+				vplog_die(EX_USAGE, "-M %s: not a profile "
+				    "(normal, fast, fast2, fast3)", optarg);
+			if (strcmp(optarg, "plain") == 0)
+				kopts.allow_plain = 1;
+			else if (vplink_kcp_option(&kopts, optarg, err,
+			    sizeof(err)) == -1)
+				vplog_die(EX_USAGE, "-%c %s", ch, err);
+			kcp_opts_given = 1;
+			break;
+		case 'K':
 			parse_ms(optarg, 10, &ms);
 			o.cfg.ka_interval_ms = ms;
 			o.cfg.ka_idle_ms = ms / 2 < 5000 ? ms / 2 : 5000;
@@ -1249,6 +1295,16 @@ main(int argc, char *argv[])
 		if (o.forward != NULL)
 			setup_forward();
 	}
+	if (kcp_opts_given) {
+		struct vpendpoint kep;
+
+		if (vpep_parse(o.mode == CLIENT ? o.peer : o.peer, &kep, err,
+		    sizeof(err)) == 0 && kep.kind != VPEP_UDP)
+			vplog_die(EX_USAGE, "-k, -M and -o are for udp: links "
+			    "only");
+	}
+	vplink_kcp_set_options(&kopts);
+	explicit_bzero(kopts.psk, sizeof(kopts.psk));
 	if (o.cfg.tunnel_window < o.cfg.stream_window)
 		vplog_die(EX_USAGE, "the tunnel window (-S) must be at least "
 		    "the stream window (-s)");
