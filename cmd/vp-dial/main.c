@@ -1,0 +1,244 @@
+/*
+ * vp-dial: connect to a destination (TCP, unix socket, a command),
+ * optionally through upstream proxies, and relay stdin/stdout to it.
+ *
+ *	vp-dial [-46qv] [-i idle] [-w timeout] [-x url]... host port
+ *	vp-dial [-46qv] [-i idle] [-w timeout] [-x url]... endpoint
+ *	vp-dial [-46qv] [-i idle] [-w timeout] [-x url]...
+ *	    (destination from VP_DEST_HOST and VP_DEST_PORT)
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "vpdial.h"
+#include "vpendpoint.h"
+#include "vpio.h"
+#include "vplog.h"
+#include "vpproxyc.h"
+#include "vpreply.h"
+
+static volatile sig_atomic_t stop, relaying;
+static sigset_t origmask, termsigs;
+static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: vp-dial [-46qv] [-i idle] [-w timeout] [-x url]... "
+	    "host port\n"
+	    "       vp-dial [-46qv] [-i idle] [-w timeout] [-x url]... "
+	    "endpoint\n");
+	exit(EX_USAGE);
+}
+
+/* Before the relay: die as by default. During it: end it cleanly. */
+static void
+on_signal(int sig)
+{
+	if (!relaying) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop = 1;
+}
+
+static void
+on_connected(void *arg)
+{
+	(void)arg;
+	relaying = 1;
+	sigprocmask(SIG_BLOCK, &termsigs, NULL);
+}
+
+/* Blanks the password of a proxy URL in argv, so ps does not show it. */
+static void
+hide_password(char *url)
+{
+	char *p = strstr(url, "://"), *at, *colon;
+
+	if (p == NULL || (at = strrchr(p, '@')) == NULL)
+		return;
+	if ((colon = memchr(p + 3, ':', at - (p + 3))) == NULL)
+		return;
+	for (colon++; colon < at; colon++)
+		*colon = '*';
+}
+
+/* Duration option in [0, 1 day]; 0 allowed only when zero_ok. */
+static int
+duration(const char *s, char opt, int zero_ok)
+{
+	int64_t ms;
+
+	if (vpio_parse_duration(s, &ms) == -1 || ms > 86400000 ||
+	    (ms == 0 && !zero_ok))
+		vplog_die(EX_USAGE, "-%c: bad duration: %s (want e.g. 10, "
+		    "500ms, 2m)", opt, s);
+	return (int)ms;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct vpproxy px[VPDIAL_MAXPROXY];
+	struct vpdial_opts o;
+	struct vpendpoint ep;
+	struct sigaction sa;
+	enum vpr_proto rp;
+	char err[256], *host = NULL;
+	const char *vh, *vpt;
+	long long port;
+	void *early = NULL;
+	size_t earlylen = 0, i;
+	int ch, verbose = 0, quiet = 0, status;
+
+	vpio_sanitise_stdfd();
+	vplog_init("vp-dial");
+	signal(SIGPIPE, SIG_IGN);
+	memset(&o, 0, sizeof(o));
+	o.family = AF_UNSPEC;
+	o.connect_timeout_ms = VPDIAL_CONNECT_TIMEOUT;
+
+	while ((ch = getopt(argc, argv, "46i:qvw:x:")) != -1) {
+		switch (ch) {
+		case '4':
+			o.family = AF_INET;
+			break;
+		case '6':
+			o.family = AF_INET6;
+			break;
+		case 'i':
+			o.idle_timeout_ms = duration(optarg, 'i', 1);
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'w':
+			o.connect_timeout_ms = duration(optarg, 'w', 0);
+			break;
+		case 'x':
+			if (o.nproxies == VPDIAL_MAXPROXY)
+				vplog_die(EX_USAGE, "-x: at most %d proxies",
+				    VPDIAL_MAXPROXY);
+			if (vpproxyc_parse(optarg, &px[o.nproxies], err,
+			    sizeof(err)) == -1) {
+				hide_password(optarg);
+				vplog_die(EX_USAGE, "-x %s: %s", optarg, err);
+			}
+			hide_password(optarg);
+			o.nproxies++;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	vplog_level = quiet ? VPLOG_QUIET : verbose == 0 ? VPLOG_WARN :
+	    verbose == 1 ? VPLOG_INFO : VPLOG_DEBUG;
+	if (o.nproxies > 0)
+		o.proxies = px;
+
+	if (argc == 0) {
+		/* the destination vp-dispatch chose */
+		vh = getenv("VP_DEST_HOST");
+		vpt = getenv("VP_DEST_PORT");
+		if (vh == NULL || vpt == NULL)
+			usage();
+		host = (char *)vh;
+		if (vpio_parse_num(vpt, 1, 65535, &port) == -1)
+			vplog_die(EX_USAGE, "VP_DEST_PORT: bad port: %.16s",
+			    vpt);
+		if (!vpep_host_ok(host))
+			vplog_die(EX_USAGE, "VP_DEST_HOST: bad host name");
+		o.host = host;
+		o.port = (unsigned)port;
+	} else if (argc == 2) {
+		host = argv[0];
+		if (!vpep_host_ok(host))
+			vplog_die(EX_USAGE, "bad host name: %.64s", host);
+		if (vpio_parse_num(argv[1], 1, 65535, &port) == -1)
+			vplog_die(EX_USAGE, "bad port: %.16s (want 1-65535)",
+			    argv[1]);
+		o.host = host;
+		o.port = (unsigned)port;
+	} else if (argc == 1) {
+		if (vpep_parse(argv[0], &ep, err, sizeof(err)) == -1)
+			vplog_die(EX_USAGE, "%.64s: %s", argv[0], err);
+		switch (ep.kind) {
+		case VPEP_TCP:
+			if (ep.host[0] == '\0' || ep.port == 0)
+				vplog_die(EX_USAGE, "%.64s: need a host and "
+				    "a port", argv[0]);
+			o.host = ep.host;
+			o.port = ep.port;
+			break;
+		case VPEP_UNIX:
+		case VPEP_EXEC:
+			if (o.nproxies > 0)
+				vplog_die(EX_USAGE, "-x works with HOST PORT "
+				    "or tcp: destinations only");
+			o.ep = &ep;
+			break;
+		default:
+			vplog_die(EX_USAGE, "%.64s: vp-dial connects to tcp:, "
+			    "unix: or exec: endpoints", argv[0]);
+		}
+	} else
+		usage();
+	if (o.ep != NULL && o.ep->kind == VPEP_UNIX && o.family != AF_UNSPEC)
+		vplog_die(EX_USAGE, "-4/-6 make no sense for a unix socket");
+
+	if (vpreply_proto_parse(getenv("VP_REPLY"), &rp) == -1)
+		vplog_die(EX_CONFIG, "VP_REPLY: unknown protocol \"%.16s\" "
+		    "(want socks5, socks4 or http)", getenv("VP_REPLY"));
+	o.reply = rp;
+	unsetenv("VP_REPLY");
+	if (vpdial_early_from_env(&early, &earlylen, err, sizeof(err)) == -1)
+		vplog_die(EX_DATAERR, "%s", err);
+	o.early = early;
+	o.earlylen = earlylen;
+	o.route = getenv("VP_ROUTE");
+
+	/*
+	 * SIGHUP (ssh ending a ProxyCommand), SIGTERM and SIGINT: until
+	 * connected they end us at once (the default action); once the
+	 * relay runs they are blocked except inside its ppoll, and end it
+	 * cleanly. A signal ignored at start (nohup) stays ignored.
+	 */
+	sigprocmask(SIG_BLOCK, NULL, &origmask);
+	sigemptyset(&termsigs);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction cur;
+
+		if (sigaction(sigs[i], NULL, &cur) == 0 &&
+		    cur.sa_handler == SIG_IGN)
+			continue;
+		sigaddset(&termsigs, sigs[i]);
+		sigaction(sigs[i], &sa, NULL);
+	}
+	o.sigmask = &origmask;
+	o.stop = &stop;
+	o.connected = on_connected;
+	status = vpdial_run(&o, STDIN_FILENO, STDOUT_FILENO);
+	for (i = 0; i < o.nproxies; i++)
+		vpproxyc_clear(&px[i]);
+	free(early);
+	return status;
+}
