@@ -35,6 +35,7 @@
 #include "vpusers.h"
 
 #define SNIFF_MS	300	/* how long sniffing waits for client bytes */
+#define LINGER_MS	500	/* draining the client after a failure reply */
 
 static const char *aflag;		/* users file */
 static const char *Cflag;		/* compile this rules file */
@@ -60,6 +61,31 @@ usage(void)
 	    "                   [-T seconds] [-t host:port]\n"
 	    "       vp-dispatch -C rules\n");
 	exit(EX_USAGE);
+}
+
+/*
+ * linger_close(): after a failure reply, ends our side and reads what
+ * the client still sends for a short while, so that unread bytes do not
+ * turn our close into a reset that destroys the reply in flight.
+ */
+static void
+linger_close(void)
+{
+	char junk[4096];
+	int64_t end;
+	ssize_t n;
+	int i;
+
+	if (!isock || shutdown(1, SHUT_WR) == -1)
+		return;
+	end = vpio_now_ms() + LINGER_MS;
+	for (i = 0; i < 64; i++) {
+		if (vpio_wait(0, POLLIN, vpio_remaining(end)) != 1)
+			return;
+		n = recv(0, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return;
+	}
 }
 
 /*
@@ -91,6 +117,7 @@ fail(enum vpr_class c, const char *fmt, ...)
 	va_end(ap);
 	(void)answer(c, NULL);
 	vplog_info("%s: %s", msg, vpreply_class_str(c));
+	linger_close();
 	exit(vpreply_exit(c));
 }
 
@@ -248,6 +275,7 @@ stage_failed(int st, const char *what)
 		if (dsp.req.err == VPIN_E_NOMETHOD) {
 			(void)vpio_writeall(1, "\x05\xff", 2);
 			vplog_info("%s: %s", what, dsp.req.reason);
+			linger_close();
 			exit(EX_DATAERR);
 		}
 		fail(inbound_class(dsp.req.err), "%s: %s", what, dsp.req.reason);
@@ -268,12 +296,14 @@ read_socks5(void)
 		if (!(methods & (1u << 2))) {
 			(void)vpio_writeall(1, "\x05\xff", 2);
 			vplog_info("socks5: client offers no user/password method");
+			linger_close();
 			exit(EX_NOPERM);
 		}
 		rep[1] = 0x02;
 	} else if (!(methods & 1u)) {
 		(void)vpio_writeall(1, "\x05\xff", 2);
 		vplog_info("socks5: client offers no 'no authentication' method");
+		linger_close();
 		exit(EX_DATAERR);
 	}
 	if (vpio_writeall(1, rep, 2) != 2)
@@ -287,6 +317,7 @@ read_socks5(void)
 			(void)vpio_writeall(1, "\x01\x01", 2);
 			vplog_warn("socks5: authentication failed for user '%s'",
 			    vplog_safe(u, sizeof(u), dsp.req.user));
+			linger_close();
 			exit(EX_NOPERM);
 		}
 		explicit_bzero(dsp.req.pass, sizeof(dsp.req.pass));
