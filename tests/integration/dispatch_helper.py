@@ -22,6 +22,11 @@ Clients (exit 0 on success, print what they saw):
                                   "closed after S s"
   slow PORT HEX DELAY             send one byte per DELAY seconds until
                                   closed; prints "closed after N bytes"
+  spawn HEX MODE -- CMD...        run CMD with one end of a socketpair on
+                                  fd 0/1, send HEX, then MODE: close (EOF),
+                                  keep (stay open), slow:D (the bytes one by
+                                  one, D s apart); prints the reply as hex
+                                  and "exit N after S s" (killed after 15 s)
   tlshello PORT HOST DPORT SNI    SOCKS5 with an IP destination, then a TLS
                                   ClientHello with SNI; prints what comes back
 """
@@ -285,6 +290,46 @@ def main():
                 if not c.recv(4096):
                     break
         print("closed after %d bytes, %.1f s" % (n, time.time() - t))
+        return 0
+    elif cmd == "spawn":
+        import subprocess
+        data, mode = bytes.fromhex(a[1]), a[2]
+        argv = a[a.index("--") + 1:]
+        x, y = socket.socketpair()
+        t = time.time()
+        p = subprocess.Popen(argv, stdin=y, stdout=y)
+        y.close()
+        if mode.startswith("slow:"):
+            d = float(mode[5:])
+            for i in range(len(data)):
+                try:
+                    x.sendall(data[i:i + 1])
+                except OSError:
+                    break
+                if p.poll() is not None:
+                    break
+                time.sleep(d)
+        else:
+            x.sendall(data)
+            if mode == "close":
+                x.shutdown(socket.SHUT_WR)
+        out = b""
+        x.settimeout(15)
+        try:
+            while True:
+                r = x.recv(65536)
+                if not r:
+                    break
+                out += r
+        except OSError:
+            pass
+        try:
+            rc = p.wait(max(0.1, 15 - (time.time() - t)))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = p.wait()
+        print("reply " + out.hex())
+        print("exit %d after %.1f s" % (rc, time.time() - t))
         return 0
     elif cmd == "tlshello":
         port, host, dport, sni = a[1], a[2], int(a[3]), a[4].encode()
