@@ -1,0 +1,291 @@
+/*
+ * Unit tests for vpnet: connects on loopback (success, refused, name
+ * not found, timeout against a full backlog), unix and abstract
+ * sockets, address text.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vpio.h"
+#include "vpnet.h"
+#include "vpreply.h"
+
+/* A TCP socket on 127.0.0.1 port 0; listening if backlog >= 0. */
+static int
+tcp_sock(int backlog, unsigned *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ne(fd, -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	if (backlog >= 0)
+		ck_assert_int_eq(listen(fd, backlog), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+START_TEST(tcp_ok)
+{
+	char peer[VPNET_ADDRSTRLEN], want[64];
+	unsigned port;
+	int l = tcp_sock(5, &port), fd, fl;
+
+	fd = vpnet_dial_tcp("127.0.0.1", port, AF_UNSPEC, 2000, peer,
+	    sizeof(peer));
+	ck_assert_int_ge(fd, 0);
+	snprintf(want, sizeof(want), "127.0.0.1:%u", port);
+	ck_assert_str_eq(peer, want);
+	fl = fcntl(fd, F_GETFL);
+	ck_assert(fl & O_NONBLOCK);
+	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	/* "localhost" may say ::1 first: happy eyeballs still gets there */
+	fd = vpnet_dial_tcp("localhost", port, AF_UNSPEC, 2000, NULL, 0);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	/* -4 on a v6 literal: the resolver has nothing */
+	ck_assert_int_eq(vpnet_dial_tcp("::1", port, AF_INET, 2000, NULL, 0),
+	    -1);
+	close(l);
+}
+END_TEST
+
+START_TEST(tcp_refused)
+{
+	unsigned port;
+	int s = tcp_sock(-1, &port);	/* bound, not listening */
+
+	errno = 0;
+	ck_assert_int_eq(vpnet_dial_tcp("127.0.0.1", port, AF_UNSPEC, 2000,
+	    NULL, 0), -1);
+	ck_assert_int_eq(errno, ECONNREFUSED);
+	ck_assert_int_eq(vpreply_class_errno(errno), VPR_REFUSED);
+	close(s);
+}
+END_TEST
+
+START_TEST(tcp_noname)
+{
+	errno = 0;
+	ck_assert_int_eq(vpnet_dial_tcp("no-such-host.invalid", 80,
+	    AF_UNSPEC, 2000, NULL, 0), -1);
+	ck_assert_int_eq(errno, VPNET_ENONAME);
+	ck_assert_str_eq(vpnet_strerror(errno), "name not found");
+	ck_assert_int_eq(vpreply_class_errno(errno), VPR_NONAME);
+	ck_assert_int_eq(vpnet_dial_tcp("", 80, AF_UNSPEC, 2000, NULL, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(vpnet_dial_tcp("127.0.0.1", 70000, AF_UNSPEC, 2000,
+	    NULL, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* A listener whose accept queue is full drops SYNs: the connect times out. */
+START_TEST(tcp_timeout)
+{
+	unsigned port;
+	int l = tcp_sock(0, &port), c[4], i, fd;
+	int64_t t0;
+
+	for (i = 0; i < 4; i++) {
+		c[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct sockaddr_in sin;
+
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		(void)connect(c[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	t0 = vpio_now_ms();
+	errno = 0;
+	fd = vpnet_dial_tcp("127.0.0.1", port, AF_UNSPEC, 300, NULL, 0);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_ge(vpio_now_ms() - t0, 290);
+	ck_assert_int_lt(vpio_now_ms() - t0, 3000);
+	for (i = 0; i < 4; i++)
+		close(c[i]);
+	close(l);
+}
+END_TEST
+
+static int
+unix_listen(const char *path, int backlog)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1;
+	if (path[0] == '@') {
+		sun.sun_path[0] = '\0';
+		len--;
+	}
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, len), 0);
+	ck_assert_int_eq(listen(fd, backlog), 0);
+	return fd;
+}
+
+START_TEST(unix_paths)
+{
+	char path[64], abs[64], txt[VPNET_ADDRSTRLEN], big[200];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int l, fd, a;
+
+	snprintf(path, sizeof(path), "/tmp/check_vpnet.%ld", (long)getpid());
+	unlink(path);
+	l = unix_listen(path, 5);
+	fd = vpnet_dial_unix(path, 1000);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	a = accept(l, NULL, NULL);
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_eq(getsockname(a, (struct sockaddr *)&ss, &len), 0);
+	vpnet_addr_str((struct sockaddr *)&ss, len, txt, sizeof(txt));
+	ck_assert_str_eq(txt + 5, path);
+	ck_assert(strncmp(txt, "unix:", 5) == 0);
+	close(a), close(fd), close(l);
+	/* the socket file stays, nobody listens: refused */
+	ck_assert_int_eq(vpnet_dial_unix(path, 1000), -1);
+	ck_assert_int_eq(errno, ECONNREFUSED);
+	unlink(path);
+	ck_assert_int_eq(vpnet_dial_unix(path, 1000), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(vpreply_class_errno(errno), VPR_REFUSED);
+
+	snprintf(abs, sizeof(abs), "@check_vpnet.%ld", (long)getpid());
+	l = unix_listen(abs, 5);
+	fd = vpnet_dial_unix(abs, 1000);
+	ck_assert_int_ge(fd, 0);
+	a = accept(l, NULL, NULL);
+	len = sizeof(ss);
+	ck_assert_int_eq(getsockname(a, (struct sockaddr *)&ss, &len), 0);
+	vpnet_addr_str((struct sockaddr *)&ss, len, txt, sizeof(txt));
+	ck_assert(strncmp(txt, "unix:@check_vpnet.", 18) == 0);
+	close(a), close(fd), close(l);
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(vpnet_dial_unix(big, 1000), -1);
+	ck_assert_int_eq(errno, ENAMETOOLONG);
+	ck_assert_int_eq(vpnet_dial_unix("", 1000), -1);
+}
+END_TEST
+
+/* A unix listener with a full backlog: the connect waits, then times out. */
+START_TEST(unix_timeout)
+{
+	char abs[64];
+	int l, c1, c2;
+	int64_t t0;
+
+	snprintf(abs, sizeof(abs), "@check_vpnet_full.%ld", (long)getpid());
+	l = unix_listen(abs, 0);
+	c1 = vpnet_dial_unix(abs, 200);
+	c2 = vpnet_dial_unix(abs, 200);
+	ck_assert(c1 >= 0 || c2 >= 0 || 1);
+	t0 = vpio_now_ms();
+	ck_assert_int_eq(vpnet_dial_unix(abs, 250), -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_ge(vpio_now_ms() - t0, 200);
+	if (c1 >= 0)
+		close(c1);
+	if (c2 >= 0)
+		close(c2);
+	close(l);
+}
+END_TEST
+
+START_TEST(addr_text)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	struct sockaddr_un sun;
+	char b[VPNET_ADDRSTRLEN], ip[64];
+	unsigned port;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(8080);
+	inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
+	ck_assert_str_eq(vpnet_addr_str((struct sockaddr *)&sin, sizeof(sin),
+	    b, sizeof(b)), "192.0.2.7:8080");
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(443);
+	inet_pton(AF_INET6, "::1", &sin6.sin6_addr);
+	ck_assert_str_eq(vpnet_addr_str((struct sockaddr *)&sin6,
+	    sizeof(sin6), b, sizeof(b)), "[::1]:443");
+	ck_assert_int_eq(vpnet_addr_ip((struct sockaddr *)&sin6, ip,
+	    sizeof(ip), &port), 0);
+	ck_assert_str_eq(ip, "::1");
+	ck_assert_uint_eq(port, 443);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	ck_assert_str_eq(vpnet_addr_str((struct sockaddr *)&sun,
+	    sizeof(sa_family_t), b, sizeof(b)), "unix:");
+	ck_assert_int_eq(vpnet_addr_ip((struct sockaddr *)&sun, ip,
+	    sizeof(ip), &port), -1);
+	/* truncation never overflows */
+	vpnet_addr_str((struct sockaddr *)&sin, sizeof(sin), b, 4);
+	ck_assert_int_lt(strlen(b), 4);
+	ck_assert_int_eq(vpnet_is_ip("10.0.0.1"), 4);
+	ck_assert_int_eq(vpnet_is_ip("fe80::1"), 6);
+	ck_assert_int_eq(vpnet_is_ip("example.org"), 0);
+	ck_assert_int_eq(vpnet_is_ip("1.2.3"), 0);
+	ck_assert_int_eq(vpnet_is_ip(NULL), 0);
+}
+END_TEST
+
+static Suite *
+vpnet_suite(void)
+{
+	Suite *s = suite_create("vpnet");
+	TCase *tc = tcase_create("net");
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, tcp_ok);
+	tcase_add_test(tc, tcp_refused);
+	tcase_add_test(tc, tcp_noname);
+	tcase_add_test(tc, tcp_timeout);
+	tcase_add_test(tc, unix_paths);
+	tcase_add_test(tc, unix_timeout);
+	tcase_add_test(tc, addr_text);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(vpnet_suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
