@@ -198,6 +198,18 @@ vplink_kcp_option(struct vplink_kcp_opts *o, const char *s, char *err,
 	return -1;
 }
 
+/* The KCP config inside the UDP payload. */
+static struct vpkcp_config inner_cfg(const struct vplink_kcp_opts *);
+
+int
+vplink_kcp_options_check(const struct vplink_kcp_opts *o, char *err,
+    size_t errlen)
+{
+	struct vpkcp_config c = inner_cfg(o);
+
+	return vpkcp_config_check(&c, err, errlen);
+}
+
 /* ---- datagram batches */
 
 static void
@@ -677,6 +689,37 @@ resolve(const struct vpendpoint *ep, int passive, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/* 1 (EPERM, err set) if plain mode may not use this address. */
+static int
+plain_refused(const struct vplink_kcp_opts *o,
+    const struct sockaddr_storage *ss, const struct vpendpoint *ep, char *err,
+    size_t errlen)
+{
+	if (o->keyed || o->allow_plain || is_loopback((const struct sockaddr *)ss))
+		return 0;
+	snprintf(err, errlen, "udp:%s:%u is not a loopback address: plain "
+	    "(unauthenticated) KCP refused; give a key with -k (or -o plain "
+	    "to insist)", ep->host, ep->port);
+	errno = EPERM;
+	return 1;
+}
+
+/*
+ * vplink_kcp_check()
+ * Returns 0 if the options allow ep, else -1 (errno, err).
+ */
+int
+vplink_kcp_check(const struct vpendpoint *ep, int passive, char *err,
+    size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+
+	if (resolve(ep, passive, &ss, &sslen, err, errlen) == -1)
+		return -1;
+	return plain_refused(opts(), &ss, ep, err, errlen) ? -1 : 0;
+}
+
 /*
  * vplink_kcp_dial()
  * Returns a client link (KCP over a connected UDP socket) or NULL.
@@ -698,13 +741,8 @@ vplink_kcp_dial(const struct vpendpoint *ep, char *err, size_t errlen)
 	}
 	if (resolve(ep, 0, &ss, &sslen, err, errlen) == -1)
 		return NULL;
-	if (!o->keyed && !o->allow_plain && !is_loopback((struct sockaddr *)&ss)) {
-		snprintf(err, errlen, "udp:%s:%u is not a loopback address: "
-		    "plain (unauthenticated) KCP refused; give a key (-k)",
-		    ep->host, ep->port);
-		errno = EPERM;
+	if (plain_refused(o, &ss, ep, err, errlen))
 		return NULL;
-	}
 	if (o->keyed)
 		randombytes_buf(&conv, sizeof(conv));
 	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
@@ -1110,13 +1148,8 @@ vplink_kcp_listen(const struct vpendpoint *ep, char *err, size_t errlen)
 	}
 	if (resolve(ep, 1, &ss, &sslen, err, errlen) == -1)
 		return NULL;
-	if (!o->keyed && !o->allow_plain && !is_loopback((struct sockaddr *)&ss)) {
-		snprintf(err, errlen, "udp:%s:%u is not a loopback address: "
-		    "plain (unauthenticated) KCP refused; give a key (-k)",
-		    ep->host, ep->port);
-		errno = EPERM;
+	if (plain_refused(o, &ss, ep, err, errlen))
 		return NULL;
-	}
 	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1) {
 		e = errno;

@@ -49,6 +49,9 @@ void	vplink_kcp_default_options(struct vplink_kcp_opts *o);
  */
 int	vplink_kcp_option(struct vplink_kcp_opts *o, const char *s, char *err,
 	    size_t errlen);
+/* Checks the knobs together (e.g. minrto <= maxrto); 0 or -1 + err. */
+int	vplink_kcp_options_check(const struct vplink_kcp_opts *o, char *err,
+	    size_t errlen);
 /* Copies o for later dial/listen calls; wipes nothing (caller owns o). */
 void	vplink_kcp_set_options(const struct vplink_kcp_opts *o);
 
@@ -61,6 +64,14 @@ struct vplink *vplink_kcp_dial(const struct vpendpoint *ep, char *err,
 	    size_t errlen);
 struct vplink_listener *vplink_kcp_listen(const struct vpendpoint *ep,
 	    char *err, size_t errlen);
+
+/*
+ * Returns 0 if ep may be used with the current options: keyed, or
+ * plain on a loopback address, or plain allowed explicitly.  Else -1
+ * with errno EPERM (or a resolver failure) and a reason in err.
+ */
+int	vplink_kcp_check(const struct vpendpoint *ep, int passive, char *err,
+	    size_t errlen);
 
 /* Counters of one link (for logs and tests). */
 struct vplink_kcp_stats {
