@@ -1303,8 +1303,19 @@ main(int argc, char *argv[])
 			vplog_die(EX_USAGE, "-k, -M and -o are for udp: links "
 			    "only");
 	}
+	if (vplink_kcp_options_check(&kopts, err, sizeof(err)) == -1)
+		vplog_die(EX_USAGE, "KCP options: %s", err);
 	vplink_kcp_set_options(&kopts);
 	explicit_bzero(kopts.psk, sizeof(kopts.psk));
+	{
+		struct vpendpoint kep;
+
+		/* Plain KCP off loopback: refuse to start (issue 5). */
+		if (vpep_parse(o.peer, &kep, err, sizeof(err)) == 0 &&
+		    kep.kind == VPEP_UDP && vplink_kcp_check(&kep,
+		    o.mode == SERVER, err, sizeof(err)) == -1 && errno == EPERM)
+			vplog_die(EX_CONFIG, "%s", err);
+	}
 	if (o.cfg.tunnel_window < o.cfg.stream_window)
 		vplog_die(EX_USAGE, "the tunnel window (-S) must be at least "
 		    "the stream window (-s)");
