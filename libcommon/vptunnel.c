@@ -951,7 +951,9 @@ vpt_input(struct vptun *t, const uint8_t *p, size_t n, int64_t now)
 		if (ev.kind == VPF_EV_NONE)
 			break;
 		if (ev.kind == VPF_EV_ERROR)
-			return fail(t, 1, vpf_strerror(t->dec.err));
+			return fail(t, 1, t->state != VPT_READY ?
+			    "handshake message is invalid" :
+			    vpf_strerror(t->dec.err));
 		if (t->state != VPT_READY) {
 			/* Only SETTINGS (or a GOAWAY) may come first. */
 			if (ev.kind == VPF_EV_CTL && ev.h.type == VPF_SETTINGS) {

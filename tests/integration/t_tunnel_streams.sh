@@ -7,7 +7,14 @@ TOOL=$VP_BUILD/tools/tunnel_streams
 [ -x "$TOOL" ] || { skip "tunnel_streams tool not built"; exit 0; }
 
 # results FILE N: N "ok" lines and nothing else from the server side.
+# The server programs may still be reading when the client is done
+# (upload only), so wait for the lines, bounded (10 s).
 results() {
+	_i=0
+	while [ $_i -lt 100 ] && [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -lt "$2" ]; do
+		_i=$((_i + 1))
+		sleep 0.1
+	done
 	_ok=$(grep -c '^ok ' "$1" 2>/dev/null)
 	_bad=$(grep -vc '^ok ' "$1" 2>/dev/null)
 	[ "${_ok:-0}" -eq "$2" ] && [ "${_bad:-0}" -eq 0 ]

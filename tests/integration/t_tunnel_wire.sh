@@ -68,14 +68,14 @@ PYEOF
 capture() {
 	_fl=$1 _n=$2
 	R=$T/res.$_n
-	listen_ready SPORT vp-tunnel server -1 -q -k 300ms $_fl tcp:127.0.0.1:0 "$TOOL" -S "$R" || return 1
+	listen_ready SPORT vp-tunnel server -1 -q -K 300ms $_fl tcp:127.0.0.1:0 "$TOOL" -S "$R" || return 1
 	SRV=$LASTPID
 	MPORT=$(free_port)
 	# fork: the readiness probe gets its own (empty) relay child.
 	bg socat -r "$T/$_n.c2s" -R "$T/$_n.s2c" \
 	    "TCP-LISTEN:$MPORT,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:$SPORT"
 	wait_tcp "$MPORT" || return 1
-	listen_ready CPORT vp-tunnel client -1 -q -k 300ms $_fl -l tcp:127.0.0.1:0 \
+	listen_ready CPORT vp-tunnel client -1 -q -K 300ms $_fl -l tcp:127.0.0.1:0 \
 	    "tcp:127.0.0.1:$MPORT" || return 1
 	CLI=$LASTPID
 	"$TOOL" -c "tcp:127.0.0.1:$CPORT" -n 5 -u 400000 -d 400000 >/dev/null || return 1
