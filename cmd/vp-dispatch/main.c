@@ -50,6 +50,7 @@ static unsigned char ibuf[VPIN_HEADMAX + 1024];
 static size_t ilen;
 static int isock;			/* fd 0 is a socket: peek, consume exactly */
 static int64_t deadline;
+static int cfgerr;			/* the rules could not be loaded (logged) */
 
 struct dsp dsp;				/* this connection */
 
@@ -119,6 +120,26 @@ fail(enum vpr_class c, const char *fmt, ...)
 	vplog_info("%s: %s", msg, vpreply_class_str(c));
 	linger_close();
 	exit(vpreply_exit(c));
+}
+
+/* Logs a fatal line without exiting (the client is answered first). */
+static void
+log_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vplog_vline(VPLOG_QUIET, "fatal", 0, fmt, ap);
+	va_end(ap);
+}
+
+/* A configuration error: a general failure to the client, exit 78. */
+static void __attribute__((noreturn))
+config_fail(void)
+{
+	(void)answer(VPR_GENERAL, NULL);
+	linger_close();
+	exit(EX_CONFIG);
 }
 
 static enum vpr_class
@@ -255,6 +276,8 @@ p_first(const unsigned char *b, size_t n, size_t *u, void *ctx)
 static void
 stage_failed(int st, const char *what)
 {
+	if (cfgerr)
+		exit(EX_CONFIG);
 	switch (st) {
 	case ST_EOF:
 		/* A connect-and-close is a health check, not an error. */
@@ -387,7 +410,7 @@ read_request(void)
 		}
 		if (p == VPIN_UNKNOWN) {
 			vplog_info("request: unknown protocol");
-			exit(EX_DATAERR);
+			exit(cfgerr ? EX_CONFIG : EX_DATAERR);
 		}
 	}
 	switch (p) {
@@ -586,9 +609,16 @@ main(int argc, char *argv[])
 	if (getenv("PROTO") == NULL && isock)
 		(void)vpucspi_fill_environ(0);
 	load_users();
+	/*
+	 * Rules are mapped per connection. A missing or stale compiled
+	 * file is logged now and answered with a general failure once the
+	 * request is read: never a silent "direct".
+	 */
 	if (rflag != NULL &&
-	    (dsp.rules = vprules_open(rflag, err, sizeof(err))) == NULL)
-		vplog_die(EX_CONFIG, "%s", err);
+	    (dsp.rules = vprules_open(rflag, err, sizeof(err))) == NULL) {
+		log_fatal("%s", err);
+		cfgerr = 1;
+	}
 
 	if (tflag != NULL) {
 		/* Fixed target (dokodemo-door): no request to read. */
@@ -600,6 +630,8 @@ main(int argc, char *argv[])
 		dsp.inbound = "fixed";
 	} else
 		read_request();
+	if (cfgerr)
+		config_fail();
 
 	if (!vpep_host_ok(dsp.req.host))
 		fail(VPR_NONAME, "destination '%s' is not a valid host name",

@@ -246,7 +246,7 @@ def main():
                 recv_exact(c, 18)
             else:
                 recv_exact(c, recv_exact(c, 1)[0] + 2)
-            if not early and opt(a, "--read") is None:
+            if opt(a, "--read") is None:
                 c.shutdown(socket.SHUT_WR)
             out = read_all(c, int(opt(a, "--read", str(1 << 20))))
             sys.stdout.write("data " + out.decode(errors="replace") + "\n")
@@ -260,7 +260,11 @@ def main():
         c.sendall(b"\x04\x01" + struct.pack(">H", dport) + b"\x00\x00\x00\x01"
                   + b"u\x00" + host.encode() + b"\x00")
         r = c.recv(8)
-        print("cd %02x" % r[1] if len(r) == 8 else "closed")
+        print("cd %02x" % r[1] if len(r) == 8 else "closed", flush=True)
+        if len(r) == 8 and r[1] == 0x5a:
+            c.shutdown(socket.SHUT_WR)
+            out = read_all(c)
+            sys.stdout.write("data " + out.decode(errors="replace") + "\n")
         return 0
     elif cmd == "send":
         port, data = a[1], bytes.fromhex(a[2])
@@ -345,6 +349,7 @@ def main():
                 b"\x01\x00" + struct.pack(">H", len(ext)) + ext)
         hs = b"\x01" + struct.pack(">I", len(body))[1:] + body
         c.sendall(b"\x16\x03\x01" + struct.pack(">H", len(hs)) + hs)
+        c.shutdown(socket.SHUT_WR)
         out = read_all(c)
         print("data " + out.decode(errors="replace"))
         return 0
