@@ -383,7 +383,7 @@ vpdial_run(const struct vpdial_opts *o, int in_fd, int out_fd)
 
 	status = 0;
 	if (rr == -1 && st.end == VPRELAY_ERROR)
-		status = vp_exit_for(st.err);
+		status = st.err == EPIPE ? EX_UNAVAILABLE : vp_exit_for(st.err);
 	if (status == 0 && cst != 0 && st.end != VPRELAY_STOPPED)
 		status = cst;
 	if (st.end == VPRELAY_ERROR)

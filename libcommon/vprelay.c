@@ -184,8 +184,9 @@ dir_pump(struct vpdir *d, int *moved)
 				if (dir_to_rw(d) == -1)
 					goto fail;
 				progress = 1;
-			} else if (r == -1 && errno == EPIPE) {
-				/* the reader went away: direction over */
+			} else if (r == -1 && errno == EPIPE &&
+			    d->okind != K_SOCK) {
+				/* a pipe's reader went away: direction over */
 				d->done = 1;
 				return 0;
 			} else

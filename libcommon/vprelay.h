@@ -14,8 +14,10 @@
  *   output descriptor is replaced by /dev/null (dup2), which closes a
  *   pipe's write end while keeping the number valid for the caller.
  *   The other direction keeps flowing.
- * - The output's reader going away (EPIPE, a pipe's POLLERR) also ends
- *   that direction, quietly.
+ * - A pipe's reader going away (EPIPE, POLLERR) ends that direction
+ *   quietly, as does a socket hanging up while nothing waits to be
+ *   sent to it; a socket that fails with bytes still to send (EPIPE,
+ *   ECONNRESET) is an error: those bytes are lost.
  * - Returns when both directions have ended, on the idle timeout, on a
  *   read/write error, or when *stop becomes nonzero.
  *
