@@ -10,7 +10,8 @@
  *   compares their sha256 with the expected stream. The first z
  *   streams ask for 1 GiB down and never read (stalled streams): they
  *   must not slow the others. Prints "ok=N failed=N reset=N ms=T" and
- *   exits 0 if every non-stalled stream was ok.
+ *   exits 0 if every non-stalled stream was ok. With -H it then keeps
+ *   the stalled streams open until its stdin ends (to measure memory).
  *
  * Server:  tunnel_streams -S RESULTFILE   (as vp-tunnel's PROGRAM)
  *   On fd 0/1: reads the header, writes `down` bytes while reading `up`
@@ -258,7 +259,7 @@ finish(struct st *s, int result)
 
 static int
 client(const char *addr, int n, uint64_t up, uint64_t down, int stalled,
-    int timeout_s)
+    int timeout_s, int hold)
 {
 	struct vpendpoint ep;
 	struct st *ss;
@@ -410,6 +411,11 @@ client(const char *addr, int n, uint64_t up, uint64_t down, int stalled,
 	printf("ok=%d failed=%d reset=%d ms=%lld\n", ok, bad, rst,
 	    (long long)(vpio_now_ms() - start));
 	fflush(stdout);
+	if (hold) {
+		/* Keep the stalled streams open until stdin ends. */
+		while (read(0, b, sizeof(b)) > 0)
+			;
+	}
 	for (i = 0; i < n; i++)
 		if (ss[i].fd != -1)
 			(void)close(ss[i].fd);
@@ -422,15 +428,16 @@ int
 main(int argc, char *argv[])
 {
 	const char *addr = NULL, *results = NULL;
-	int ch, n = 1, stalled = 0, timeout_s = 60;
+	int ch, n = 1, stalled = 0, timeout_s = 60, hold = 0;
 	long long up = 65536, down = 65536;
 
 	if (sodium_init() < 0)
 		return 2;
-	while ((ch = getopt(argc, argv, "c:d:n:S:t:u:z:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:Hn:S:t:u:z:")) != -1) {
 		switch (ch) {
 		case 'c': addr = optarg; break;
 		case 'd': down = atoll(optarg); break;
+		case 'H': hold = 1; break;
 		case 'n': n = atoi(optarg); break;
 		case 'S': results = optarg; break;
 		case 't': timeout_s = atoi(optarg); break;
@@ -448,5 +455,5 @@ main(int argc, char *argv[])
 	if (addr == NULL || n < 1 || up < 0 || down < 0 ||
 	    up > 0xfffffffe || down > 0xfffffffe)
 		return 2;
-	return client(addr, n, up, down, stalled, timeout_s);
+	return client(addr, n, up, down, stalled, timeout_s, hold);
 }
