@@ -33,7 +33,7 @@ outbound range exec-early printf R-range; exec cat >/dev/null
 outbound src exec-early printf R-src; exec cat >/dev/null
 outbound in4 exec-early printf R-in4; exec cat >/dev/null
 outbound tls exec-early printf R-tls; exec cat >/dev/null
-outbound http exec-early printf R-http; exec cat >/dev/null
+outbound http exec-early printf R-http
 outbound dl exec-early printf R-dl; exec cat >/dev/null
 outbound il exec-early printf R-il; exec cat >/dev/null
 outbound and exec-early printf R-and; exec cat >/dev/null
