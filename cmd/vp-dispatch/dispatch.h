@@ -37,6 +37,7 @@ struct dsp {
 
 extern struct dsp dsp;
 
+void	linger_close(void);
 int	answer(enum vpr_class c, const struct sockaddr *bound);
 void	fail(enum vpr_class c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));

@@ -69,7 +69,7 @@ usage(void)
  * the client still sends for a short while, so that unread bytes do not
  * turn our close into a reset that destroys the reply in flight.
  */
-static void
+void
 linger_close(void)
 {
 	char junk[4096];

@@ -19,9 +19,11 @@
 
 #include "dispatch.h"
 #include "vpendpoint.h"
+#include "vpdial.h"
 #include "vpio.h"
 #include "vplog.h"
 #include "vpnet.h"
+#include "vpproxyc.h"
 #include "vprelay.h"
 #include "vpreply.h"
 #include "vpspawn.h"
@@ -48,57 +50,69 @@ add_pre(const void *p, size_t n)
 	dsp.prelen += n;
 }
 
-/* relay(): client <-> fd until both directions end; logs; exits. */
+/*
+ * dial(): the outbound in process through vpdial (DESIGN.md: the route
+ * taken most often costs no exec): connect (through px if given),
+ * answer the waiting client, send the early bytes, relay, log.
+ */
 static void __attribute__((noreturn))
-relay(int fd, const char *peer)
+dial(const struct vpproxy *px, size_t npx)
 {
-	struct vprelay_opts o;
+	struct vpdial_opts o;
+	struct vpdial_conn c;
+	struct vprelay_opts ro;
 	struct vprelay_stats st;
-	char h[80];
-	int64_t t0 = vpio_now_ms();
-	int r;
+	enum vpr_class cls;
+	char err[600], h[80];
+	int64_t t0;
+	int status;
 
 	memset(&o, 0, sizeof(o));
-	o.pre = dsp.pre;
-	o.prelen = dsp.prelen;
-	r = vprelay_run(0, 1, fd, fd, &o, &st);
-	vplog_info("%s %s:%u via %s (%s): %llu bytes out, %llu in, %lld ms, %s",
-	    dsp.route, vplog_safe(h, sizeof(h), dsp.host), dsp.port,
-	    dsp.inbound, peer, (unsigned long long)st.ab,
-	    (unsigned long long)st.ba, (long long)(vpio_now_ms() - t0),
-	    vprelay_end_str(st.end));
-	exit(r == 0 ? 0 : EX_IOERR);
+	o.host = dsp.host;
+	o.port = dsp.port;
+	o.proxies = px;
+	o.nproxies = npx;
+	o.family = AF_UNSPEC;
+	o.connect_timeout_ms = CONNECT_MS;
+	o.early = dsp.pre;
+	o.earlylen = dsp.prelen;
+	o.route = dsp.route;
+	if (dsp.req.proto == VPIN_HTTP && !dsp.req.http_connect) {
+		/*
+		 * A plain HTTP request: failures are answered (502/504),
+		 * success is the origin's own response.
+		 */
+		t0 = vpio_now_ms();
+		if (vpdial_connect(&o, &c, &cls, err, sizeof(err)) == -1)
+			fail(cls, "route %s: connect to %s:%u: %s", dsp.route,
+			    vplog_safe(h, sizeof(h), dsp.host), dsp.port, err);
+		dsp.replied = 1;
+		memset(&ro, 0, sizeof(ro));
+		ro.pre = dsp.pre;
+		ro.prelen = dsp.prelen;
+		status = vprelay_run(0, 1, c.in, c.out, &ro, &st) == 0 ? 0 :
+		    EX_IOERR;
+		vpdial_close(&c);
+		vplog_info("route %s: %s:%u (%s): %llu bytes out, %llu bytes in, "
+		    "%lld ms, %s", dsp.route, vplog_safe(h, sizeof(h), dsp.host),
+		    dsp.port, c.peer, (unsigned long long)st.ab,
+		    (unsigned long long)st.ba, (long long)(vpio_now_ms() - t0),
+		    vprelay_end_str(st.end));
+		exit(status);
+	}
+	o.reply = dsp.replied ? VPRP_NONE : dsp.reply;
+	dsp.replied = 1;
+	status = vpdial_run(&o, 0, 1);
+	if (status != 0)
+		linger_close();
+	exit(status);
 }
 
-static void
-answer_bound(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
-		sl = 0;
-	if (answer(VPR_OK, sl ? (struct sockaddr *)&ss : NULL) == -1)
-		vplog_die_errno(EX_IOERR, "reply to client");
-}
-
-/* run_direct(): connect in process, answer, relay. */
+/* run_direct(): the destination itself, in process. */
 void
 run_direct(void)
 {
-	char peer[VPNET_ADDRSTRLEN], h[80];
-	int fd, e;
-
-	fd = vpnet_dial_tcp(dsp.host, dsp.port, AF_UNSPEC, CONNECT_MS, peer,
-	    sizeof(peer));
-	if (fd == -1) {
-		e = errno;
-		fail(vpreply_class_errno(e), "%s %s:%u: %s", dsp.route,
-		    vplog_safe(h, sizeof(h), dsp.host), dsp.port,
-		    vpnet_strerror(e));
-	}
-	answer_bound(fd);
-	relay(fd, peer);
+	dial(NULL, 0);
 }
 
 /* Sets VP_* variables and puts our own directory first in PATH. */
@@ -232,103 +246,20 @@ run_exec(int early)
 	fail(VPR_INTERNAL, "exec %s: %s", cmd, strerror(errno));
 }
 
-/* ---- socks5 outbound (temporary: switches to vpproxyc when it lands) */
-
-static void
-up_fail(int fd, enum vpr_class c, const char *what)
-{
-	char h[80];
-
-	close(fd);
-	fail(c, "%s %s:%u: upstream %s: %s", dsp.route,
-	    vplog_safe(h, sizeof(h), dsp.host), dsp.port, dsp.arg, what);
-}
-
-static size_t
-up_read(int fd, unsigned char *b, size_t n)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		if (vpio_wait(fd, POLLIN, CONNECT_MS) != 1)
-			return got;
-		r = read(fd, b + got, n - got);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r <= 0)
-			return got;
-		got += (size_t)r;
-	}
-	return got;
-}
-
 /*
- * run_socks5(): connects to the route's SOCKS5 endpoint (tcp or unix),
- * asks it for the destination, answers the client with its outcome
- * and relays.
+ * run_socks5(): the request passed on to the route's SOCKS5 endpoint
+ * (HOST:PORT or unix:PATH), in process; its reply code reaches the
+ * client.
  */
 void
 run_socks5(void)
 {
-	struct vpendpoint ep;
-	unsigned char req[300], rep[262];
-	char err[256];
-	size_t hl, n;
-	int fd, e, fam;
+	struct vpproxy px;
+	char url[600], err[256];
 
-	if (vpep_parse(dsp.arg, &ep, err, sizeof(err)) == -1 ||
-	    (ep.kind != VPEP_TCP && ep.kind != VPEP_UNIX))
-		fail(VPR_INTERNAL, "route %s: bad socks5 endpoint '%s'",
-		    dsp.route, dsp.arg);
-	if (ep.kind == VPEP_TCP)
-		fd = vpnet_dial_tcp(ep.host, ep.port, AF_UNSPEC, CONNECT_MS,
-		    NULL, 0);
-	else
-		fd = vpnet_dial_unix(ep.path, CONNECT_MS);
-	if (fd == -1) {
-		e = errno;
-		/* The proxy itself is unreachable: a general failure. */
-		fail(VPR_GENERAL, "%s: upstream %s: %s", dsp.route, dsp.arg,
-		    vpnet_strerror(e));
-	}
-	hl = strlen(dsp.host);
-	n = 0;
-	req[n++] = 0x05;
-	req[n++] = 0x01;
-	req[n++] = 0x00;
-	req[n++] = 0x05;
-	req[n++] = 0x01;
-	req[n++] = 0x00;
-	if ((fam = vpnet_is_ip(dsp.host)) == 4) {
-		req[n++] = 0x01;
-		inet_pton(AF_INET, dsp.host, req + n);
-		n += 4;
-	} else if (fam == 6) {
-		req[n++] = 0x04;
-		inet_pton(AF_INET6, dsp.host, req + n);
-		n += 16;
-	} else {
-		req[n++] = 0x03;
-		req[n++] = (unsigned char)hl;
-		memcpy(req + n, dsp.host, hl);
-		n += hl;
-	}
-	req[n++] = (unsigned char)(dsp.port >> 8);
-	req[n++] = (unsigned char)dsp.port;
-	/* Greeting and request in one write; no auth towards upstream. */
-	if (vpio_writeall(fd, req, n) != n)
-		up_fail(fd, VPR_GENERAL, "write failed");
-	if (up_read(fd, rep, 2) != 2 || rep[0] != 0x05 || rep[1] != 0x00)
-		up_fail(fd, VPR_PROTO, "refused the greeting");
-	if (up_read(fd, rep, 5) != 5 || rep[0] != 0x05)
-		up_fail(fd, VPR_PROTO, "bad reply");
-	if (rep[1] != 0x00)
-		up_fail(fd, vpreply_socks5_class(rep[1]), "refused the request");
-	n = rep[3] == 0x01 ? 4 + 2 - 1 : rep[3] == 0x04 ? 16 + 2 - 1 :
-	    rep[3] == 0x03 ? (size_t)rep[4] + 2 : 0;
-	if (n == 0 || up_read(fd, rep + 5, n) != n)
-		up_fail(fd, VPR_PROTO, "bad reply address");
-	answer_bound(fd);
-	relay(fd, dsp.arg);
+	if ((size_t)snprintf(url, sizeof(url), "socks5://%s", dsp.arg) >=
+	    sizeof(url) || vpproxyc_parse(url, &px, err, sizeof(err)) == -1)
+		fail(VPR_INTERNAL, "route %s: bad socks5 endpoint '%s': %s",
+		    dsp.route, dsp.arg, err);
+	dial(&px, 1);
 }

@@ -75,7 +75,7 @@ expect "upstream 06 -> http 504" 504 hcode "$R" "x.example:6"
 expect "upstream 00 -> relayed (early data echoed)" "data ping" \
     $H socks5 "$R" x.example 7 --early ping --read 4
 
-# A upstream that is not there at all: general failure, not a hang.
+# An upstream proxy that is not there: refused, not a hang.
 cat >"$T/rules2" <<EOF
 outbound up socks5 127.0.0.1:$DEAD
 default up
@@ -83,5 +83,5 @@ EOF
 chmod 644 "$T/rules2"
 vp-dispatch -C "$T/rules2"
 listen_ready R2 vp-listen -1 tcp:127.0.0.1:0 vp-dispatch -r "$T/rules2"
-expect "upstream down -> socks5 01" "rep 01" $H socks5 "$R2" x.example 80
+expect "upstream proxy down -> socks5 05 (refused)" "rep 05" $H socks5 "$R2" x.example 80
 finish
