@@ -1,0 +1,855 @@
+/*
+ * Unit tests for vptunnel: the stream state table (every event in every
+ * state, both roles), the tunnel handshake (plain, extended, refused),
+ * frames where they are not expected, flow control, keepalive timing on
+ * a fake clock, limits -> GOAWAY.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vpframe.h"
+#include "vptunnel.h"
+
+/* ---- a fake link end: frames go into a buffer */
+
+struct end {
+	uint8_t	 out[1 << 21];
+	size_t	 len;
+	size_t	 limit;		/* room cap */
+	int	 accept_ret;
+	int	 deliver_stall;	/* deliver takes nothing */
+	uint8_t	 got[1 << 21];	/* delivered/consumed bytes, all streams */
+	size_t	 ngot;
+	int	 accepted, established, fins, resets;
+	char	 why[128];
+	struct vpt_stream *last;
+};
+
+static size_t
+room(void *arg)
+{
+	struct end *e = arg;
+
+	return e->limit > e->len ? e->limit - e->len : 0;
+}
+
+static ssize_t
+output(void *arg, const void *p, size_t n)
+{
+	struct end *e = arg;
+
+	if (n > room(e))
+		n = room(e);
+	memcpy(e->out + e->len, p, n);
+	e->len += n;
+	return n;
+}
+
+static int
+cb_accept(void *arg, struct vpt_stream *s)
+{
+	struct end *e = arg;
+
+	e->accepted++;
+	e->last = s;
+	return e->accept_ret;
+}
+
+static void
+cb_established(void *arg, struct vpt_stream *s)
+{
+	((struct end *)arg)->established++;
+}
+
+static size_t
+cb_deliver(void *arg, struct vpt_stream *s, const uint8_t *p, size_t n)
+{
+	struct end *e = arg;
+
+	if (e->deliver_stall)
+		return 0;
+	memcpy(e->got + e->ngot, p, n);
+	e->ngot += n;
+	return n;
+}
+
+static void
+cb_fin(void *arg, struct vpt_stream *s)
+{
+	((struct end *)arg)->fins++;
+}
+
+static void
+cb_reset(void *arg, struct vpt_stream *s, const char *why)
+{
+	struct end *e = arg;
+
+	e->resets++;
+	snprintf(e->why, sizeof(e->why), "%s", why);
+}
+
+static struct end *ce, *se;
+static struct vptun *ct, *st;
+static int64_t now;
+
+static struct vptun *
+mk(struct end *e, enum vpt_role role, int ext, struct vpt_config *over)
+{
+	struct vpt_config c;
+	struct vpt_cb cb = { e, room, output, cb_accept, cb_established,
+	    cb_deliver, cb_fin, cb_reset, NULL };
+
+	memset(e, 0, sizeof(*e));
+	e->limit = sizeof(e->out);
+	vpt_config_default(&c, role);
+	c.extended = ext;
+	if (over != NULL) {
+		over->role = role;
+		c = *over;
+	}
+	return vpt_new(&c, &cb, now);
+}
+
+/* Moves everything a side wrote into the other. Returns -1 if one died. */
+static int
+pump(void)
+{
+	int r = 0, i;
+
+	for (i = 0; i < 64 && (ce->len > 0 || se->len > 0); i++) {
+		size_t n;
+
+		vpt_flush(ct);
+		vpt_flush(st);
+		if ((n = ce->len) > 0) {
+			ce->len = 0;
+			if (vpt_input(st, ce->out, n, now) == -1)
+				r = -1;
+		}
+		if ((n = se->len) > 0) {
+			se->len = 0;
+			if (vpt_input(ct, se->out, n, now) == -1)
+				r = -1;
+		}
+	}
+	return r;
+}
+
+static void
+setup(void)
+{
+	ce = calloc(1, sizeof(*ce));
+	se = calloc(1, sizeof(*se));
+	now = 1000000;
+	ct = st = NULL;
+}
+
+static void
+teardown(void)
+{
+	vpt_free(ct);
+	vpt_free(st);
+	free(ce);
+	free(se);
+}
+
+static void
+pair(int cext, int sext)
+{
+	ct = mk(ce, VPT_CLIENT, cext, NULL);
+	st = mk(se, VPT_SERVER, sext, NULL);
+	ck_assert_int_eq(vpt_state(ct), VPT_HANDSHAKE_SENT);
+	ck_assert_int_eq(vpt_state(st), VPT_INIT);
+	pump();
+}
+
+/* Feeds raw hex frames into t. */
+static int
+feed(struct vptun *t, const char *hex)
+{
+	uint8_t b[512];
+	size_t n = 0;
+	unsigned v;
+
+	while (*hex) {
+		if (*hex == ' ') {
+			hex++;
+			continue;
+		}
+		ck_assert(sscanf(hex, "%2x", &v) == 1);
+		b[n++] = (uint8_t)v;
+		hex += 2;
+	}
+	return vpt_input(t, b, n, now);
+}
+
+/* The first frame an end wrote: type, flags, sid. */
+static int
+has_frame(struct end *e, uint8_t type, uint8_t flags, uint32_t sid)
+{
+	struct vpf_hdr h;
+	size_t off = 0;
+
+	while (off + VPF_HDRLEN <= e->len) {
+		vpf_hdr_parse(e->out + off, &h);
+		if (h.type == type && h.flags == flags && h.sid == sid)
+			return 1;
+		off += VPF_HDRLEN + h.len;
+	}
+	return 0;
+}
+
+static const char *
+goaway_reason(struct end *e, char *buf, size_t n)
+{
+	struct vpf_hdr h;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	while (off + VPF_HDRLEN <= e->len) {
+		vpf_hdr_parse(e->out + off, &h);
+		if (h.type == VPF_GOAWAY && h.len >= 8) {
+			snprintf(buf, n, "%.*s", (int)(h.len - 8),
+			    (char *)e->out + off + VPF_HDRLEN + 8);
+			return buf;
+		}
+		off += VPF_HDRLEN + h.len;
+	}
+	return buf;
+}
+
+/* ---- the state table */
+
+#define O(x)	(VPS_OK | (x) << 8)
+#define I	VPS_IGNORE
+#define R	VPS_RESET
+#define B	VPS_BUG
+
+/* [role-1][state][event]: expected action, and next state for OK. */
+static const int table[2][VPS_NSTATES][VPS_NEVENTS] = {
+    { /* client. events: SEND_SYN RECV_SYN RECV_SYNACK SEND_DATA RECV_DATA
+	 SEND_FIN RECV_FIN SEND_RST RECV_RST CLOSE */
+	/* none */	{ O(VPS_SYN_SENT), I, I, B, I, B, I, B, I, O(VPS_REAL_CLOSED) },
+	/* syn_sent */	{ B, I, O(VPS_ESTABLISHED), O(VPS_SYN_SENT), R,
+			  O(VPS_DEAD), O(VPS_DEAD), O(VPS_DEAD), O(VPS_DEAD),
+			  O(VPS_REAL_CLOSED) },
+	/* estab */	{ B, I, I, O(VPS_ESTABLISHED), O(VPS_ESTABLISHED),
+			  O(VPS_FIN_SENT), O(VPS_FIN_RECV), O(VPS_DEAD),
+			  O(VPS_DEAD), O(VPS_REAL_CLOSED) },
+	/* fin_sent */	{ B, I, I, B, O(VPS_FIN_SENT), B, O(VPS_DEAD),
+			  O(VPS_DEAD), O(VPS_DEAD), O(VPS_REAL_CLOSED) },
+	/* fin_recv */	{ B, I, I, O(VPS_FIN_RECV), R, O(VPS_DEAD), I,
+			  O(VPS_DEAD), O(VPS_DEAD), O(VPS_REAL_CLOSED) },
+	/* dead */	{ B, I, I, B, I, B, I, B, I, O(VPS_REAL_CLOSED) },
+	/* closed */	{ B, B, B, B, B, B, B, B, B, B },
+    },
+    { /* server */
+	/* none */	{ B, O(VPS_ESTABLISHED), I, B, I, B, I, B, I,
+			  O(VPS_REAL_CLOSED) },
+	/* syn_sent */	{ B, I, O(VPS_ESTABLISHED), O(VPS_SYN_SENT), R,
+			  O(VPS_DEAD), O(VPS_DEAD), O(VPS_DEAD), O(VPS_DEAD),
+			  O(VPS_REAL_CLOSED) },
+	/* estab */	{ B, I, I, O(VPS_ESTABLISHED), O(VPS_ESTABLISHED),
+			  O(VPS_FIN_SENT), O(VPS_FIN_RECV), O(VPS_DEAD),
+			  O(VPS_DEAD), O(VPS_REAL_CLOSED) },
+	/* fin_sent */	{ B, I, I, B, O(VPS_FIN_SENT), B, O(VPS_DEAD),
+			  O(VPS_DEAD), O(VPS_DEAD), O(VPS_REAL_CLOSED) },
+	/* fin_recv */	{ B, I, I, O(VPS_FIN_RECV), R, O(VPS_DEAD), I,
+			  O(VPS_DEAD), O(VPS_DEAD), O(VPS_REAL_CLOSED) },
+	/* dead */	{ B, I, I, B, I, B, I, B, I, O(VPS_REAL_CLOSED) },
+	/* closed */	{ B, B, B, B, B, B, B, B, B, B },
+    },
+};
+
+START_TEST(state_table)
+{
+	int role, s, e, want;
+	enum vpt_sstate next;
+	enum vpt_act a;
+
+	for (role = 0; role < 2; role++)
+		for (s = 0; s < VPS_NSTATES; s++)
+			for (e = 0; e < VPS_NEVENTS; e++) {
+				next = 99;
+				a = vpt_stream_next(role + 1, s, e, &next);
+				want = table[role][s][e];
+				ck_assert_msg((int)a == (want & 0xff),
+				    "role %d state %s event %d: action %d, "
+				    "want %d", role + 1, vpt_sstate_name(s), e,
+				    a, want & 0xff);
+				if (a == VPS_OK)
+					ck_assert_msg((int)next == want >> 8,
+					    "role %d state %s event %d: next %s",
+					    role + 1, vpt_sstate_name(s), e,
+					    vpt_sstate_name(next));
+				else
+					ck_assert_int_eq(next, 99);
+			}
+	ck_assert_str_eq(vpt_sstate_name(VPS_FIN_RECV), "fin_recv");
+	ck_assert_str_eq(vpt_tstate_name(VPT_HANDSHAKE_SENT), "handshake_sent");
+}
+END_TEST
+
+/* ---- handshake */
+
+START_TEST(handshake_plain)
+{
+	pair(0, 1);
+	ck_assert_int_eq(vpt_state(ct), VPT_READY);
+	ck_assert_int_eq(vpt_state(st), VPT_READY);
+	ck_assert(!vpt_extended(ct) && !vpt_extended(st));
+}
+END_TEST
+
+START_TEST(handshake_extended)
+{
+	pair(1, 1);
+	ck_assert(vpt_extended(ct) && vpt_extended(st));
+}
+END_TEST
+
+START_TEST(handshake_refused)
+{
+	char buf[128];
+
+	ct = mk(ce, VPT_CLIENT, 1, NULL);
+	st = mk(se, VPT_SERVER, 0, NULL);	/* behaves like vproxy */
+	pump();
+	ck_assert_int_eq(vpt_state(st), VPT_DEAD);
+	ck_assert_int_eq(vpt_state(ct), VPT_DEAD);
+	ck_assert(vpt_ext_refused(ct));
+	ck_assert(vpt_peer_goaway(ct));
+	ck_assert_str_eq(vpt_reason(st), "handshake message is invalid");
+	ck_assert(strstr(vpt_reason(ct), "handshake message is invalid") != NULL);
+	(void)buf;
+}
+END_TEST
+
+START_TEST(handshake_bad_first_frame)
+{
+	char buf[128];
+
+	st = mk(se, VPT_SERVER, 1, NULL);
+	ck_assert_int_eq(feed(st, "000000010000000001"), -1);
+	ck_assert_str_eq(goaway_reason(se, buf, sizeof(buf)),
+	    "handshake message is invalid");
+	vpt_free(st);
+	st = mk(se, VPT_SERVER, 1, NULL);
+	ck_assert_int_eq(feed(st, "474554202f20485454"), -1);
+	ck_assert_str_eq(vpt_reason(st), "handshake message is invalid");
+	/* A client gets a non-empty SETTINGS it did not ask for. */
+	ct = mk(ce, VPT_CLIENT, 0, NULL);
+	ck_assert_int_eq(feed(ct, "00000604000000000000030000000a"), -1);
+	ck_assert_str_eq(vpt_reason(ct), "unexpected SETTINGS parameters");
+}
+END_TEST
+
+START_TEST(handshake_timeout)
+{
+	char buf[128];
+
+	st = mk(se, VPT_SERVER, 1, NULL);
+	ck_assert_int_eq(vpt_next_timeout(st, now), 5000);
+	now += 4999;
+	vpt_tick(st, now);
+	ck_assert_int_eq(vpt_state(st), VPT_INIT);
+	now += 1;
+	ck_assert_int_eq(vpt_next_timeout(st, now), 0);
+	vpt_tick(st, now);
+	ck_assert_int_eq(vpt_state(st), VPT_DEAD);
+	ck_assert_str_eq(goaway_reason(se, buf, sizeof(buf)), "handshake timeout");
+}
+END_TEST
+
+START_TEST(settings_after_handshake)
+{
+	pair(0, 1);
+	ck_assert_int_eq(feed(st, "000000040000000000"), -1);
+	ck_assert_str_eq(vpt_reason(st), "SETTINGS after the handshake");
+}
+END_TEST
+
+/* ---- streams */
+
+static struct vpt_stream *
+open_one(void)
+{
+	struct vpt_stream *s = vpt_open(ct, NULL);
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(s->state, VPS_SYN_SENT);
+	pump();
+	ck_assert_int_eq(s->state, VPS_ESTABLISHED);
+	return s;
+}
+
+static void
+send_bytes(struct vptun *t, struct vpt_stream *s, const char *p, size_t n)
+{
+	uint8_t f[VPF_HDRLEN + 65536];
+
+	memcpy(f + VPF_HDRLEN, p, n);
+	ck_assert_int_eq(vpt_send(t, s, f, n), 0);
+}
+
+START_TEST(stream_lifecycle)
+{
+	struct vpt_stream *c, *s;
+
+	pair(1, 1);
+	ck_assert_ptr_null(vpt_open(st, NULL));		/* servers never open */
+	c = open_one();
+	ck_assert_uint_eq(c->id, 1);
+	ck_assert_int_eq(se->accepted, 1);
+	ck_assert_int_eq(ce->established, 1);
+	s = se->last;
+	send_bytes(ct, c, "hello", 5);
+	send_bytes(st, s, "world!", 6);
+	pump();
+	ck_assert_uint_eq(se->ngot, 5);
+	ck_assert_uint_eq(ce->ngot, 6);
+	ck_assert(memcmp(ce->got, "world!", 6) == 0);
+	/* half-close one way, data still flows the other */
+	ck_assert_int_eq(vpt_send_fin(ct, c), 0);
+	pump();
+	ck_assert_int_eq(c->state, VPS_FIN_SENT);
+	ck_assert_int_eq(s->state, VPS_FIN_RECV);
+	ck_assert_int_eq(se->fins, 1);
+	ck_assert_uint_eq(vpt_send_room(ct, c), 0);
+	send_bytes(st, s, "more", 4);
+	pump();
+	ck_assert_uint_eq(ce->ngot, 10);
+	ck_assert_int_eq(vpt_send_fin(st, s), 0);
+	pump();
+	ck_assert_int_eq(c->state, VPS_DEAD);
+	ck_assert_int_eq(s->state, VPS_DEAD);
+	ck_assert_int_eq(vpt_send_fin(st, s), -1);
+	vpt_release(ct, c);
+	vpt_release(st, s);
+	ck_assert_uint_eq(vpt_nstreams(ct), 0);
+	ck_assert_uint_eq(vpt_nstreams(st), 0);
+	/* the next stream gets id 3 */
+	c = open_one();
+	ck_assert_uint_eq(c->id, 3);
+}
+END_TEST
+
+START_TEST(stream_rst)
+{
+	struct vpt_stream *c;
+
+	pair(0, 1);
+	c = open_one();
+	vpt_release(st, se->last);		/* server side closes: RST */
+	pump();
+	ck_assert_int_eq(c->state, VPS_DEAD);
+	ck_assert_int_eq(ce->resets, 1);
+	ck_assert_str_eq(ce->why, "reset by peer");
+	/* an echoed RST and late DATA for a dead stream are ignored */
+	ck_assert_int_eq(feed(ct, "000000010100000001"), 0);
+	ck_assert_int_eq(feed(ct, "000002000000000001 6869"), 0);
+	ck_assert_int_eq(ce->resets, 1);
+	ck_assert_uint_eq(ce->ngot, 0);
+	vpt_release(ct, c);
+	ck_assert_uint_eq(ce->len, 0);		/* dead: no RST sent again */
+}
+END_TEST
+
+START_TEST(server_refuses)
+{
+	pair(0, 1);
+	se->accept_ret = -1;
+	(void)vpt_open(ct, NULL);
+	pump();
+	ck_assert_int_eq(ce->resets, 1);
+	ck_assert_uint_eq(vpt_nstreams(st), 0);
+}
+END_TEST
+
+/* Frames where they are not expected, on a client. */
+START_TEST(unexpected_client)
+{
+	struct vpt_stream *c;
+
+	ct = mk(ce, VPT_CLIENT, 0, NULL);
+	ck_assert_int_eq(feed(ct, "000000040000000000"), 0);
+	ck_assert_int_eq(vpt_state(ct), VPT_READY);
+	c = vpt_open(ct, NULL);
+	ce->len = 0;
+	/* DATA before SYN-ACK: the stream is reset */
+	ck_assert_int_eq(feed(ct, "000002000000000001 6869"), 0);
+	ck_assert_int_eq(c->state, VPS_DEAD);
+	ck_assert(has_frame(ce, VPF_HEADERS, VPF_F_END, 1));
+	ck_assert_str_eq(ce->why, "unexpected DATA");
+	vpt_release(ct, c);
+	/* SYN-ACK for an unknown stream, DATA/FIN/RST for one: dropped */
+	ce->len = 0;
+	ck_assert_int_eq(feed(ct, "000000010000000007"), 0);
+	ck_assert_int_eq(feed(ct, "000002000000000007 6869"), 0);
+	ck_assert_int_eq(feed(ct, "000000000100000007"), 0);
+	ck_assert_int_eq(feed(ct, "000000010100000007"), 0);
+	ck_assert_uint_eq(ce->len, 0);
+	/* established stream: duplicate SYN-ACK ignored; FIN; duplicate FIN;
+	 * then DATA after FIN resets */
+	c = vpt_open(ct, NULL);
+	ck_assert_int_eq(feed(ct, "000000010000000003"), 0);
+	ck_assert_int_eq(c->state, VPS_ESTABLISHED);
+	ck_assert_int_eq(feed(ct, "000000010000000003"), 0);
+	ck_assert_int_eq(ce->established, 1);
+	ck_assert_int_eq(feed(ct, "000000000100000003"), 0);
+	ck_assert_int_eq(c->state, VPS_FIN_RECV);
+	ck_assert_int_eq(feed(ct, "000000000100000003"), 0);
+	ck_assert_int_eq(c->state, VPS_FIN_RECV);
+	ck_assert_int_eq(ce->fins, 1);
+	ce->len = 0;
+	ck_assert_int_eq(feed(ct, "000002000000000003 6869"), 0);
+	ck_assert_int_eq(c->state, VPS_DEAD);
+	ck_assert(has_frame(ce, VPF_HEADERS, VPF_F_END, 3));
+	/* PSH-FIN: data and FIN in one frame */
+	c = vpt_open(ct, NULL);
+	ck_assert_int_eq(feed(ct, "000000010000000005 000003000100000005 616263"), 0);
+	ck_assert_int_eq(c->state, VPS_FIN_RECV);
+	ck_assert_uint_eq(ce->ngot, 3);
+	/* gzip-flagged DATA is refused with a clear reason */
+	ck_assert_int_eq(feed(ct, "000002000400000005 1f8b"), -1);
+	ck_assert_str_eq(vpt_reason(ct), "compressed DATA is not supported");
+	ck_assert_int_eq(c->state, VPS_DEAD);
+}
+END_TEST
+
+/* Frames where they are not expected, on a server. */
+START_TEST(unexpected_server)
+{
+	char buf[128];
+
+	st = mk(se, VPT_SERVER, 1, NULL);
+	ck_assert_int_eq(feed(st, "000000040000000000"), 0);
+	ck_assert_int_eq(feed(st, "000000010000000001"), 0);
+	ck_assert_int_eq(se->accepted, 1);
+	se->len = 0;
+	/* duplicate SYN: ignored, no second SYN-ACK */
+	ck_assert_int_eq(feed(st, "000000010000000001"), 0);
+	ck_assert_uint_eq(se->len, 0);
+	ck_assert_int_eq(se->accepted, 1);
+	/* RST for unknown ignored */
+	ck_assert_int_eq(feed(st, "000000010100000009"), 0);
+	ck_assert_uint_eq(se->len, 0);
+	/* a stream id going backwards */
+	ck_assert_int_eq(feed(st, "000000010000000005"), 0);
+	ck_assert_int_eq(feed(st, "000000010000000003"), -1);
+	ck_assert_str_eq(goaway_reason(se, buf, sizeof(buf)),
+	    "SYN with a stream id not above the last");
+	ck_assert_int_eq(se->resets, 2);	/* both streams reset */
+}
+END_TEST
+
+START_TEST(window_update_plain_fatal)
+{
+	pair(0, 1);
+	ck_assert_int_eq(feed(st, "000004080000000000 00001000"), -1);
+	ck_assert_str_eq(vpt_reason(st), "unexpected frame type");
+}
+END_TEST
+
+START_TEST(goaway_received)
+{
+	struct vpt_stream *a, *b;
+
+	pair(1, 1);
+	a = open_one();
+	b = open_one();
+	ck_assert_int_eq(feed(ct, "00000b070000000000 ffffffffffffffff 627965"), -1);
+	ck_assert(vpt_peer_goaway(ct));
+	ck_assert_str_eq(vpt_reason(ct), "peer sent GOAWAY: bye");
+	ck_assert_int_eq(a->state, VPS_DEAD);
+	ck_assert_int_eq(b->state, VPS_DEAD);
+	ck_assert_int_eq(ce->resets, 2);
+	ck_assert_uint_eq(ce->len, 0);		/* no reply to a GOAWAY */
+	ck_assert_ptr_null(vpt_open(ct, NULL));
+	/* short GOAWAY */
+	ck_assert_int_eq(feed(st, "000000070000000000"), -1);
+	ck_assert_str_eq(vpt_reason(st), "peer sent GOAWAY");
+}
+END_TEST
+
+/* ---- flow control */
+
+START_TEST(flow_stalled_reader)
+{
+	struct vpt_stream *c, *c2, *s;
+	uint8_t f[VPF_HDRLEN + 65536];
+	size_t sent = 0, r, win = 512 * 1024;
+	int i;
+
+	pair(1, 1);
+	c = open_one();
+	s = se->last;
+	se->deliver_stall = 1;
+	/* The sender stops at exactly one stream window. */
+	for (i = 0; i < 1000 && (r = vpt_send_room(ct, c)) > 0; i++) {
+		memset(f + VPF_HDRLEN, 'a', r);
+		ck_assert_int_eq(vpt_send(ct, c, f, r), 0);
+		sent += r;
+		pump();
+	}
+	ck_assert_uint_eq(sent, win);
+	ck_assert_uint_eq(vpt_buffered(st), win);
+	ck_assert_uint_eq(s->rlen, win);
+	/* Another stream is not blocked by the stalled one. */
+	se->deliver_stall = 0;
+	c2 = open_one();
+	se->deliver_stall = 1;
+	ck_assert_uint_gt(vpt_send_room(ct, c2), 0);
+	/* Consuming returns credit. */
+	vpt_consume(st, s, win);
+	ck_assert_ptr_null(s->rbuf);		/* freed when empty */
+	pump();
+	ck_assert_uint_gt(vpt_send_room(ct, c), 0);
+	/* A peer overrunning the window is a fatal error. */
+	(void)c2;
+}
+END_TEST
+
+START_TEST(flow_overrun_fatal)
+{
+	struct vpt_config c;
+	char buf[128];
+
+	vpt_config_default(&c, VPT_SERVER);
+	c.stream_window = 4096;
+	st = mk(se, VPT_SERVER, 1, &c);
+	ck_assert_int_eq(feed(st, "00000c040000000000 f0e100000001 f0e200010000"), 0);
+	ck_assert(vpt_extended(st));
+	ck_assert_int_eq(feed(st, "000000010000000001"), 0);
+	se->len = 0;
+	ck_assert_int_eq(feed(st, "002000000000000001 00"), -1);
+	ck_assert_str_eq(goaway_reason(se, buf, sizeof(buf)),
+	    "stream flow-control window exceeded");
+}
+END_TEST
+
+START_TEST(plain_buffer_cap)
+{
+	struct vpt_stream *c;
+	uint8_t f[VPF_HDRLEN + 65536];
+	size_t r;
+	int i;
+
+	pair(0, 1);
+	c = open_one();
+	se->deliver_stall = 1;
+	/* Plain mode: no credit, the sender is limited by the link only. */
+	for (i = 0; i < 100 && c->state == VPS_ESTABLISHED; i++) {
+		r = vpt_send_room(ct, c);
+		ck_assert_uint_gt(r, 0);
+		ck_assert_int_eq(vpt_send(ct, c, f, r), 0);
+		pump();
+	}
+	ck_assert_int_eq(c->state, VPS_DEAD);
+	ck_assert_int_eq(se->resets, 1);
+	ck_assert_str_eq(se->why, "receive buffer limit exceeded");
+	ck_assert_uint_le(vpt_buffered(st), 2 * 1024 * 1024);
+}
+END_TEST
+
+/* ---- limits */
+
+START_TEST(limit_streams)
+{
+	struct vpt_config c;
+	struct vpt_stream *a;
+
+	vpt_config_default(&c, VPT_SERVER);
+	c.max_streams = 2;
+	ct = mk(ce, VPT_CLIENT, 1, NULL);
+	st = mk(se, VPT_SERVER, 1, &c);
+	pump();
+	a = open_one();
+	(void)open_one();
+	/* The client honours the peer's limit. */
+	ck_assert_ptr_null(vpt_open(ct, NULL));
+	/* A dead stream no longer counts. */
+	vpt_send_rst(ct, a);
+	pump();
+	ck_assert_ptr_nonnull(vpt_open(ct, NULL));
+	/* Raw: a peer ignoring the limit gets GOAWAY. */
+	vpt_free(st);
+	st = mk(se, VPT_SERVER, 1, &c);
+	feed(st, "00000c040000000000 f0e100000001 f0e200010000");
+	feed(st, "000000010000000001 000000010000000003");
+	ck_assert_int_eq(feed(st, "000000010000000005"), -1);
+	ck_assert_str_eq(vpt_reason(st), "too many concurrent streams");
+	/* Plain mode: the extra stream gets RST, the tunnel lives. */
+	vpt_free(st);
+	st = mk(se, VPT_SERVER, 1, &c);
+	feed(st, "000000040000000000 000000010000000001 000000010000000003");
+	se->len = 0;
+	ck_assert_int_eq(feed(st, "000000010000000005"), 0);
+	ck_assert(has_frame(se, VPF_HEADERS, VPF_F_END, 5));
+}
+END_TEST
+
+START_TEST(limit_frame)
+{
+	struct vpt_config c;
+
+	vpt_config_default(&c, VPT_SERVER);
+	c.max_frame = 16384;
+	st = mk(se, VPT_SERVER, 1, &c);
+	feed(st, "000000040000000000 000000010000000001");
+	ck_assert_int_eq(feed(st, "004001000000000001"), -1);
+	ck_assert_str_eq(vpt_reason(st), "frame too large");
+}
+END_TEST
+
+/* ---- keepalive on a fake clock (vproxy's rules) */
+
+START_TEST(keepalive_fresh_fails_first_loss)
+{
+	char buf[128];
+
+	pair(0, 1);
+	ck_assert_int_eq(vpt_next_timeout(ct, now), 10000);
+	now += 10000;
+	vpt_tick(ct, now);
+	ck_assert(has_frame(ce, VPF_PING, 0, 0));
+	ck_assert_int_eq(vpt_next_timeout(ct, now), 5000);
+	ce->len = 0;				/* the PING is lost */
+	now += 5000;
+	vpt_tick(ct, now);
+	ck_assert_int_eq(vpt_state(ct), VPT_DEAD);
+	ck_assert_str_eq(goaway_reason(ce, buf, sizeof(buf)),
+	    "keepalive response timeout");
+}
+END_TEST
+
+START_TEST(keepalive_no_ping_when_busy)
+{
+	pair(0, 1);
+	now += 10000;
+	/* Something was read 1 s ago: not idle, no PING. */
+	feed(ct, "000008060000000000 0000000000000063");
+	ce->len = 0;
+	now += 0;
+	vpt_tick(ct, now);
+	ck_assert(!has_frame(ce, VPF_PING, 0, 0));
+}
+END_TEST
+
+START_TEST(keepalive_warm_survives_two_losses)
+{
+	int i;
+
+	pair(0, 1);
+	/* Two answered PINGs warm the tunnel up (success = 2). */
+	for (i = 0; i < 2; i++) {
+		now += 10000;
+		vpt_tick(ct, now);
+		pump();				/* server answers */
+	}
+	ck_assert_int_eq(vpt_state(ct), VPT_READY);
+	/* Now the peer goes silent: lost PINGs 1 and 2 are survived. */
+	for (i = 0; i < 2; i++) {
+		now += 10000;
+		vpt_tick(ct, now);
+		ce->len = 0;
+		now += 5000;
+		vpt_tick(ct, now);
+		ck_assert_int_eq(vpt_state(ct), VPT_READY);
+		now -= 5000;
+	}
+	now += 10000;
+	vpt_tick(ct, now);
+	ce->len = 0;
+	now += 5000;
+	vpt_tick(ct, now);
+	ck_assert_int_eq(vpt_state(ct), VPT_DEAD);
+	ck_assert_str_eq(vpt_reason(ct), "keepalive response timeout");
+}
+END_TEST
+
+START_TEST(ping_answered)
+{
+	pair(0, 1);
+	se->len = 0;
+	ck_assert_int_eq(feed(st, "000008060000000000 0102030405060708"), 0);
+	ck_assert_uint_eq(se->len, 17);
+	ck_assert(has_frame(se, VPF_PING, VPF_F_ACK, 0));
+	ck_assert(memcmp(se->out + 9, "\1\2\3\4\5\6\7\10", 8) == 0);
+	/* short PING: consumed and ignored; long: first 8 bytes used */
+	se->len = 0;
+	ck_assert_int_eq(feed(st, "000004060000000000 01020304"), 0);
+	ck_assert_uint_eq(se->len, 0);
+	ck_assert_int_eq(feed(st, "00000a060000000000 01020304050607080909"), 0);
+	ck_assert_uint_eq(se->len, 17);
+	/* unknown ACK id: only a notice */
+	ck_assert_int_eq(feed(st, "000008060100000000 0000000000000063"), 0);
+	ck_assert_int_eq(vpt_state(st), VPT_READY);
+}
+END_TEST
+
+/* Output queued while the link is full keeps frame order. */
+START_TEST(backpressure_order)
+{
+	struct vpt_stream *c;
+
+	pair(0, 1);
+	c = open_one();
+	ce->limit = ce->len + 4;		/* link nearly full */
+	ck_assert_uint_eq(vpt_send_room(ct, c), 0);
+	ck_assert_int_eq(vpt_send_fin(ct, c), 0);	/* queued */
+	ck_assert_uint_eq(vpt_flush(ct), 5);	/* 4 bytes fit */
+	ce->limit = sizeof(ce->out);
+	ck_assert_uint_eq(vpt_flush(ct), 0);
+	pump();
+	ck_assert_int_eq(se->fins, 1);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("vptunnel");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, state_table);
+	tcase_add_test(tc, handshake_plain);
+	tcase_add_test(tc, handshake_extended);
+	tcase_add_test(tc, handshake_refused);
+	tcase_add_test(tc, handshake_bad_first_frame);
+	tcase_add_test(tc, handshake_timeout);
+	tcase_add_test(tc, settings_after_handshake);
+	tcase_add_test(tc, stream_lifecycle);
+	tcase_add_test(tc, stream_rst);
+	tcase_add_test(tc, server_refuses);
+	tcase_add_test(tc, unexpected_client);
+	tcase_add_test(tc, unexpected_server);
+	tcase_add_test(tc, window_update_plain_fatal);
+	tcase_add_test(tc, goaway_received);
+	tcase_add_test(tc, flow_stalled_reader);
+	tcase_add_test(tc, flow_overrun_fatal);
+	tcase_add_test(tc, plain_buffer_cap);
+	tcase_add_test(tc, limit_streams);
+	tcase_add_test(tc, limit_frame);
+	tcase_add_test(tc, keepalive_fresh_fails_first_loss);
+	tcase_add_test(tc, keepalive_no_ping_when_busy);
+	tcase_add_test(tc, keepalive_warm_survives_two_losses);
+	tcase_add_test(tc, ping_answered);
+	tcase_add_test(tc, backpressure_order);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
