@@ -1,0 +1,131 @@
+#!/bin/sh
+# vp-listen limits: -c defers connections beyond the limit (they wait in
+# the backlog and are served later, none dropped), -C per source, and
+# after 2000 connections no zombie and no leaked descriptor.
+. "$(dirname "$0")/lib.sh"
+need python3
+
+children() {	# number of live children of pid $1
+	ps -o pid= --ppid "$1" 2>/dev/null | wc -l
+}
+
+# -c 2: five clients, two served at once, the rest as slots free up.
+listen_ready P vp-listen -1 -c 2 tcp:127.0.0.1:0 sh -c 'echo hi; exec cat'
+LP=$LASTPID
+python3 - "$P" "$LP" >"$T/c.out" 2>&1 <<'PY'
+import select, socket, subprocess, sys, time
+port, lp = int(sys.argv[1]), sys.argv[2]
+
+def kids():
+    r = subprocess.run(["ps", "-o", "pid=", "--ppid", lp], capture_output=True)
+    return len(r.stdout.split())
+
+def served(conns, wait, want=None):
+    """Sockets among conns that said hi within wait seconds (stops
+    early once want of them did)."""
+    got = set()
+    end = time.time() + wait
+    while time.time() < end and (want is None or len(got) < want):
+        r, _, _ = select.select([c for c in conns if c not in got], [], [],
+                                max(0, end - time.time()))
+        for c in r:
+            if c.recv(3) == b"hi\n":
+                got.add(c)
+        if not r:
+            break
+    return got
+
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+first = served(conns, 5, 2)
+more = served([c for c in conns if c not in first], 1.0)
+print("first", len(first), "extra", len(more), "children", kids())
+maxkids = kids()
+order = [c for c in conns if c in first]
+waiting = [c for c in conns if c not in first]
+done = 0
+# Finish served connections one by one; each frees one slot.
+while order:
+    c = order.pop(0)
+    c.sendall(b"echo\n")
+    ok = c.recv(5) == b"echo\n"
+    c.close()
+    done += ok
+    if waiting:
+        s = served(waiting, 10, 1)
+        s |= served([w for w in waiting if w not in s], 0.2)
+        print("after close: newly served", len(s))
+        for x in s:
+            waiting.remove(x)
+            order.append(x)
+    maxkids = max(maxkids, kids())
+print("done", done, "maxkids", maxkids)
+PY
+cat "$T/c.out"
+grep -q '^first 2 extra 0 children 2$' "$T/c.out" && \
+    ok "-c 2: two served, the others wait (not refused)" || notok "-c 2 first phase"
+[ "$(grep -c '^after close: newly served 1$' "$T/c.out")" = 3 ] && \
+    grep -q '^done 5 maxkids 2$' "$T/c.out" && \
+    ok "-c 2: each finished connection lets one waiting client in; all 5 served, never more than 2 children" || \
+    notok "-c 2 second phase"
+
+# -C 1 per source: a second client from 127.0.0.1 waits, one from
+# 127.0.0.2 is served at once.
+listen_ready P vp-listen -1 -c 10 -C 1 tcp:127.0.0.1:0 sh -c 'echo hi; exec cat'
+python3 - "$P" >"$T/C.out" 2>&1 <<'PY'
+import select, socket, sys
+port = int(sys.argv[1])
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+def said_hi(s, wait):
+    r, _, _ = select.select([s], [], [], wait)
+    return bool(r) and s.recv(3) == b"hi\n"
+a1 = conn("127.0.0.1")
+print("a1", said_hi(a1, 5))
+a2 = conn("127.0.0.1")
+b1 = conn("127.0.0.2")
+print("b1", said_hi(b1, 5))
+print("a2-early", said_hi(a2, 1.0))
+a1.close()
+print("a2-after", said_hi(a2, 5))
+PY
+cat "$T/C.out"
+[ "$(tr '\n' ' ' <"$T/C.out")" = "a1 True b1 True a2-early False a2-after True " ] && \
+    ok "-C 1: per-source limit holds the second client of a source until the first ends" || \
+    notok "-C 1"
+
+# 2000 connections: no zombies, no descriptor leak, one log line each way.
+listen_ready P vp-listen -1 -v -c 50 tcp:127.0.0.1:0 sh -c 'echo x' 2>"$T/v.log"
+LP=$LASTPID
+before=$(ls /proc/"$LP"/fd | wc -l)
+python3 - "$P" >"$T/s.out" <<'PY'
+import socket, sys, threading
+port = int(sys.argv[1])
+bad = []
+def worker(n):
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        if s.recv(10) != b"x\n":
+            bad.append(1)
+        s.close()
+ts = [threading.Thread(target=worker, args=(500,)) for _ in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("bad", len(bad))
+PY
+i=0
+while [ "$(children "$LP")" != 0 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+after=$(ls /proc/"$LP"/fd | wc -l)
+z=$(children "$LP")
+grep -q '^bad 0$' "$T/s.out" && ok "2000 connections served" || notok "2000 connections: $(cat "$T/s.out")"
+[ "$z" = 0 ] && ok "no zombies or leftover children after 2000 connections" || \
+    notok "$z children left: $(ps -o pid,stat,cmd --ppid "$LP")"
+[ "$before" = "$after" ] && ok "no descriptor leak ($before fds before and after)" || \
+    notok "descriptors: $before before, $after after"
+s=$(grep -c ': pid [0-9]*$' "$T/v.log")
+e=$(grep -c 'exited 0 after' "$T/v.log")
+[ "$s" = 2000 ] && [ "$e" = 2000 ] && ok "-v: one start and one end line per connection" || \
+    notok "-v lines: $s starts, $e ends"
+finish
