@@ -320,7 +320,7 @@ read_socks5(void)
 			(void)vpio_writeall(1, "\x05\xff", 2);
 			vplog_info("socks5: client offers no user/password method");
 			linger_close();
-			exit(EX_NOPERM);
+			exit(vpreply_exit(VPR_AUTH));
 		}
 		rep[1] = 0x02;
 	} else if (!(methods & 1u)) {
@@ -341,7 +341,7 @@ read_socks5(void)
 			vplog_warn("socks5: authentication failed for user '%s'",
 			    vplog_safe(u, sizeof(u), dsp.req.user));
 			linger_close();
-			exit(EX_NOPERM);
+			exit(vpreply_exit(VPR_AUTH));
 		}
 		explicit_bzero(dsp.req.pass, sizeof(dsp.req.pass));
 		if (vpio_writeall(1, "\x01\x00", 2) != 2)
