@@ -123,6 +123,8 @@ fail(enum vpr_class c, const char *fmt, ...)
 }
 
 /* Logs a fatal line without exiting (the client is answered first). */
+static void log_fatal(const char *, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 log_fatal(const char *fmt, ...)
 {
