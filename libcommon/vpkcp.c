@@ -72,6 +72,8 @@ struct vpkcp {
 	int32_t		srtt, rttval;
 	uint32_t	rx_rto;
 	uint32_t	current, ts_flush;
+	uint32_t	next_resend;	/* <= every pending resendts */
+	int		have_resend;
 	int		updated;
 	int		dead;
 
@@ -129,7 +131,7 @@ vpkcp_config_default(struct vpkcp_config *c)
 	c->sndwnd = 1024;
 	c->rcvwnd = 1024;
 	c->mtu = 1350;
-	c->minrto = 30;
+	c->minrto = 10;
 	c->maxrto = 5000;
 	c->deadlink = 20;
 	c->fastlimit = 5;
@@ -160,7 +162,7 @@ vpkcp_config_profile(struct vpkcp_config *c, const char *name)
 		c->interval = p[i].interval;
 		c->resend = p[i].resend;
 		c->nc = p[i].nc;
-		c->minrto = c->nodelay ? 30 : 100;
+		c->minrto = c->nodelay ? 10 : 100;
 		return 0;
 	}
 	return -1;
@@ -465,6 +467,10 @@ xmit(struct vpkcp *k, uint32_t sn, struct sslot *s)
 {
 	s->ts = k->current;
 	s->xmit++;
+	if (!k->have_resend || diff(s->resendts, k->next_resend) < 0) {
+		k->next_resend = s->resendts;
+		k->have_resend = 1;
+	}
 	if (s->xmit >= (uint32_t)k->cfg.deadlink)
 		k->dead = 1;
 	k->st.out_bytes += s->len;
@@ -556,12 +562,19 @@ flush_full(struct vpkcp *k)
 	flush_acks(k);
 	flush_probe(k);
 	flush_new(k);
+	k->have_resend = 0;
 	for (sn = k->snd_una; sn != k->snd_nxt; sn++) {
 		s = &k->snd[sn & k->smask];
 		if (s->acked)
 			continue;
-		if (diff(k->current, s->resendts) < 0)
+		if (diff(k->current, s->resendts) < 0) {
+			if (!k->have_resend ||
+			    diff(s->resendts, k->next_resend) < 0) {
+				k->next_resend = s->resendts;
+				k->have_resend = 1;
+			}
 			continue;
+		}
 		rto = s->rto;
 		if (k->cfg.nodelay == 0)
 			rto += rto > k->rx_rto ? rto : k->rx_rto;
@@ -619,7 +632,9 @@ vpkcp_update(struct vpkcp *k, uint32_t now)
 		if (diff(now, k->ts_flush) >= 0)
 			k->ts_flush = now + k->cfg.interval;
 		flush_full(k);
-	} else
+	} else if (k->have_resend && diff(now, k->next_resend) >= 0)
+		flush_full(k);	/* a retransmission is due before the tick */
+	else
 		flush_quick(k);
 }
 
@@ -644,6 +659,9 @@ vpkcp_check(const struct vpkcp *k, uint32_t now)
 	d = diff(k->ts_flush, now);
 	if (d <= 0 || d >= 10000)
 		return now;
+	if (k->have_resend && k->snd_una != k->snd_nxt &&
+	    diff(k->next_resend, k->ts_flush) < 0)
+		return diff(k->next_resend, now) <= 0 ? now : k->next_resend;
 	return k->ts_flush;
 }
 

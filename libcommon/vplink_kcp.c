@@ -191,7 +191,7 @@ vplink_kcp_option(struct vplink_kcp_opts *o, const char *s, char *err,
 		}
 		*(int *)((char *)o + k[i].off) = (int)v;
 		if (strcmp(k[i].name, "nodelay") == 0)
-			o->kcp.minrto = v ? 30 : 100;
+			o->kcp.minrto = v ? 10 : 100;
 		return 0;
 	}
 	snprintf(err, errlen, "unknown KCP knob '%.*s'", (int)nlen, s);
