@@ -18,7 +18,7 @@ main(int argc, char *argv[])
 	struct vprules_conn c;
 	struct vprules_out o;
 	struct vprules *r;
-	char err[1024];
+	char err[1024], name[80] = "";
 	int64_t t0;
 	long i, n;
 
@@ -30,7 +30,6 @@ main(int argc, char *argv[])
 	c.port = (unsigned)atoi(argv[4]);
 	c.uid = c.gid = -1;
 	c.inbound = "socks5";
-	o.name = "";
 	t0 = vpio_now_ms();
 	for (i = 0; i < n; i++) {
 		if ((r = vprules_open(argv[1], err, sizeof(err))) == NULL) {
@@ -39,9 +38,11 @@ main(int argc, char *argv[])
 		}
 		if (vprules_match(r, &c, &o) == -1)
 			return 70;
+		if (i == 0)	/* o points into the mapping: copy it */
+			snprintf(name, sizeof(name), "%s", o.name);
 		vprules_close(r);
 	}
-	printf("route %s us_per_conn %.2f\n", o.name,
+	printf("route %s us_per_conn %.2f\n", name,
 	    (double)(vpio_now_ms() - t0) * 1000.0 / (double)n);
 	return 0;
 }
