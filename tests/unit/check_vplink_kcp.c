@@ -1,0 +1,405 @@
+/*
+ * Unit tests for vplink_kcp's server side on real loopback UDP sockets:
+ * what creates a session and what does not (garbage, wrong key, stale
+ * sender clock, replays, datagrams that open no KCP conversation,
+ * recently closed sessions, the session limit), that nothing is sent
+ * back to a datagram that does not authenticate, and that a session
+ * follows its client to a new address once a fresh datagram
+ * authenticates.  Also option parsing.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vpendpoint.h"
+#include "vpio.h"
+#include "vplink_kcp.h"
+
+static uint8_t psk[VPCRYPT_KEYLEN];
+static struct vplink_listener *ln;
+static unsigned port;
+
+static void
+listen_with(int keyed, int sessions)
+{
+	struct vplink_kcp_opts o;
+	struct vpendpoint ep;
+	char err[256];
+	size_t i;
+
+	ck_assert_int_eq(vpcrypt_init(), 0);
+	for (i = 0; i < sizeof(psk); i++)
+		psk[i] = (uint8_t)(0xa5 ^ i);
+	vplink_kcp_default_options(&o);
+	o.keyed = keyed;
+	memcpy(o.psk, psk, sizeof(psk));
+	o.max_sessions = sessions;
+	vplink_kcp_set_options(&o);
+	ck_assert_int_eq(vpep_parse("udp:127.0.0.1:0", &ep, err, sizeof(err)), 0);
+	ln = vplink_kcp_listen(&ep, err, sizeof(err));
+	ck_assert_msg(ln != NULL, "%s", err);
+	port = ln->port;
+	ck_assert_uint_gt(port, 0);
+}
+
+static int
+peer_socket(void)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* Lets the listener take in whatever has arrived. */
+static void
+pump(void)
+{
+	struct pollfd pfd[VPLINK_MAXFDS];
+	int n, i;
+
+	for (i = 0; i < 3; i++) {
+		n = ln->ops->pollfds(ln, pfd, VPLINK_MAXFDS);
+		ck_assert_int_eq(n, 1);
+		if (poll(pfd, n, 50) <= 0)
+			continue;
+		ck_assert_int_eq(ln->ops->events(ln, pfd, n, vpio_now_ms()), 0);
+	}
+}
+
+/* Receives one datagram within 200 ms; its length or -1. */
+static ssize_t
+recv_reply(int fd, uint8_t *buf, size_t len)
+{
+	if (vpio_wait(fd, POLLIN, 200) != 1)
+		return -1;
+	return recv(fd, buf, len, MSG_DONTWAIT);
+}
+
+static size_t
+kcp_seg(uint8_t *p, uint32_t conv, uint8_t cmd, uint32_t sn, const char *data)
+{
+	uint32_t len = data ? (uint32_t)strlen(data) : 0;
+	uint32_t v;
+
+	v = htole32(conv); memcpy(p, &v, 4);
+	p[4] = cmd; p[5] = 0; p[6] = 0; p[7] = 4;
+	v = htole32(1000); memcpy(p + 8, &v, 4);
+	v = htole32(sn); memcpy(p + 12, &v, 4);
+	v = 0; memcpy(p + 16, &v, 4);
+	v = htole32(len); memcpy(p + 20, &v, 4);
+	if (len)
+		memcpy(p + 24, data, len);
+	return 24 + len;
+}
+
+static size_t
+sealed(struct vpcrypt_tx *tx, uint8_t *out, uint32_t conv, uint8_t cmd,
+    uint32_t sn)
+{
+	uint8_t plain[256];
+	size_t n = kcp_seg(plain, conv, cmd, sn, cmd == VPKCP_CMD_PUSH ?
+	    "hello" : NULL);
+
+	return vpcrypt_seal(tx, out, plain, n);
+}
+
+static void
+no_session(void)
+{
+	errno = 0;
+	ck_assert_ptr_null(ln->ops->accept(ln));
+	ck_assert_int_eq(errno, EAGAIN);
+}
+
+START_TEST(garbage_makes_nothing)
+{
+	uint8_t buf[2048];
+	size_t lens[] = { 0, 1, 23, 24, 31, 32, 33, 100, 1400, 1500 };
+	size_t i, j;
+	int fd;
+
+	listen_with(1, 8);
+	fd = peer_socket();
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (j = 0; j < lens[i]; j++)
+			buf[j] = (uint8_t)rand();
+		ck_assert_int_eq(send(fd, buf, lens[i], 0), (ssize_t)lens[i]);
+	}
+	/* a bare KCP opener is garbage to a keyed server */
+	ck_assert_int_eq(send(fd, buf, kcp_seg(buf, 7, VPKCP_CMD_PUSH, 0, "x"),
+	    0), 25);
+	pump();
+	no_session();
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf)), -1);
+	close(fd);
+	ln->ops->close(ln);
+}
+END_TEST
+
+START_TEST(wrong_key_stale_clock_no_opener)
+{
+	struct vpcrypt_tx tx;
+	uint8_t other[VPCRYPT_KEYLEN], buf[512];
+	int fd;
+
+	listen_with(1, 8);
+	fd = peer_socket();
+	/* another key */
+	memset(other, 1, sizeof(other));
+	vpcrypt_tx_init(&tx, other, VPCRYPT_C2S, (uint32_t)time(NULL));
+	send(fd, buf, sealed(&tx, buf, 9, VPKCP_CMD_PUSH, 0), 0);
+	/* the right key, the wrong direction */
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_S2C, (uint32_t)time(NULL));
+	send(fd, buf, sealed(&tx, buf, 9, VPKCP_CMD_PUSH, 0), 0);
+	/* the right key, a sender clock two hours off */
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL) - 7200);
+	send(fd, buf, sealed(&tx, buf, 9, VPKCP_CMD_PUSH, 0), 0);
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL) + 7200);
+	send(fd, buf, sealed(&tx, buf, 9, VPKCP_CMD_PUSH, 0), 0);
+	/* authentic, but opens no conversation: an ACK, a PUSH of sn 5 */
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+	send(fd, buf, sealed(&tx, buf, 9, VPKCP_CMD_ACK, 0), 0);
+	send(fd, buf, sealed(&tx, buf, 9, VPKCP_CMD_PUSH, 5), 0);
+	pump();
+	no_session();
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf)), -1);
+	close(fd);
+	ln->ops->close(ln);
+}
+END_TEST
+
+START_TEST(session_replay_follow_close)
+{
+	struct vpcrypt_tx tx;
+	struct vplink_kcp_stats st;
+	struct vplink *l;
+	uint8_t first[512], buf[2048], key[VPCRYPT_KEYLEN], sender[8];
+	size_t flen, n;
+	uint64_t ctr;
+	long pl;
+	char data[16];
+	int fd, fd2;
+
+	listen_with(1, 8);
+	fd = peer_socket();
+	vpcrypt_derive(key, psk, VPCRYPT_S2C);
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+	flen = sealed(&tx, first, 0x1234, VPKCP_CMD_PUSH, 0);
+	send(fd, first, flen, 0);
+	pump();
+	l = ln->ops->accept(ln);
+	ck_assert_ptr_nonnull(l);
+	no_session();
+	/* the server ACKs, sealed for the other direction */
+	pl = recv_reply(fd, buf, sizeof(buf));
+	ck_assert_int_gt(pl, 0);
+	pl = vpcrypt_open(key, buf, (size_t)pl, sender, &ctr);
+	ck_assert_int_eq(pl, 24);
+	ck_assert_uint_eq(buf[16 + 4], VPKCP_CMD_ACK);
+	ck_assert_uint_eq(buf[16 + 0], 0x34);
+	ck_assert_int_eq(l->ops->read(l, data, sizeof(data)), 5);
+	ck_assert(memcmp(data, "hello", 5) == 0);
+
+	/* replays: dropped, counted, no new session, no reply */
+	send(fd, first, flen, 0);
+	send(fd, first, flen, 0);
+	pump();
+	no_session();
+	ck_assert_int_eq(vplink_kcp_stats(l, &st), 0);
+	ck_assert_uint_eq(st.dgrams_in, 1);
+	ck_assert_uint_ge(st.bad_dgrams, 2);
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf)), -1);
+
+	/* the client moves: a fresh datagram from a new socket */
+	fd2 = peer_socket();
+	n = sealed(&tx, buf, 0x1234, VPKCP_CMD_PUSH, 1);
+	send(fd2, buf, n, 0);
+	pump();
+	no_session();
+	pl = recv_reply(fd2, buf, sizeof(buf));
+	ck_assert_int_gt(pl, 0);
+	ck_assert_int_eq(vpcrypt_open(key, buf, (size_t)pl, sender, &ctr), 24);
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf)), -1);
+	/* and the server's data goes to the new address */
+	ck_assert_int_eq(l->ops->write(l, "back", 4), 4);
+	l->ops->tick(l, vpio_now_ms());
+	pl = recv_reply(fd2, buf, sizeof(buf));
+	ck_assert_int_gt(pl, 0);
+	pl = vpcrypt_open(key, buf, (size_t)pl, sender, &ctr);
+	ck_assert_int_eq(pl, 28);
+	ck_assert(memcmp(buf + 16 + 24, "back", 4) == 0);
+
+	/* closed: its opener replayed (even from elsewhere) opens nothing */
+	l->ops->close(l);
+	send(fd, first, flen, 0);
+	pump();
+	no_session();
+	close(fd);
+	close(fd2);
+	ln->ops->close(ln);
+}
+END_TEST
+
+START_TEST(session_limit)
+{
+	struct vpcrypt_tx tx;
+	struct vplink *a, *b;
+	uint8_t buf[512];
+	int fd, i;
+
+	listen_with(1, 2);
+	fd = peer_socket();
+	for (i = 0; i < 3; i++) {
+		vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+		send(fd, buf, sealed(&tx, buf, 100 + i, VPKCP_CMD_PUSH, 0), 0);
+	}
+	pump();
+	a = ln->ops->accept(ln);
+	b = ln->ops->accept(ln);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	no_session();
+	/* one closes: room for a new one */
+	a->ops->close(a);
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+	send(fd, buf, sealed(&tx, buf, 200, VPKCP_CMD_PUSH, 0), 0);
+	pump();
+	a = ln->ops->accept(ln);
+	ck_assert_ptr_nonnull(a);
+	a->ops->close(a);
+	b->ops->close(b);
+	close(fd);
+	ln->ops->close(ln);
+}
+END_TEST
+
+START_TEST(plain_sessions)
+{
+	uint8_t buf[512];
+	struct vplink *l;
+	int fd, fd2;
+
+	listen_with(0, 8);
+	fd = peer_socket();
+	fd2 = peer_socket();
+	/* no opener: nothing */
+	send(fd, buf, kcp_seg(buf, 0, VPKCP_CMD_PUSH, 3, "x"), 0);
+	send(fd, buf, kcp_seg(buf, 0, 99, 0, NULL), 0);
+	send(fd, buf, 10, 0);
+	pump();
+	no_session();
+	/* conv 0, PUSH sn 0: a session, ACKed in bare KCP */
+	send(fd2, buf, kcp_seg(buf, 0, VPKCP_CMD_PUSH, 0, "hi"), 0);
+	pump();
+	l = ln->ops->accept(ln);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(recv_reply(fd2, buf, sizeof(buf)), 24);
+	ck_assert_uint_eq(buf[4], VPKCP_CMD_ACK);
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf)), -1);
+	l->ops->close(l);
+	ln->ops->close(ln);
+	close(fd);
+	close(fd2);
+}
+END_TEST
+
+START_TEST(options)
+{
+	struct vplink_kcp_opts o;
+	char err[256];
+
+	vplink_kcp_default_options(&o);
+	ck_assert_int_eq(vplink_kcp_option(&o, "normal", err, sizeof(err)), 0);
+	ck_assert_int_eq(o.kcp.interval, 40);
+	ck_assert_int_eq(vplink_kcp_option(&o, "interval=15", err, sizeof(err)), 0);
+	ck_assert_int_eq(o.kcp.interval, 15);
+	ck_assert_int_eq(vplink_kcp_option(&o, "idle=90s", err, sizeof(err)), 0);
+	ck_assert_int_eq(o.idle_ms, 90000);
+	ck_assert_int_eq(vplink_kcp_option(&o, "nodelay=1", err, sizeof(err)), 0);
+	ck_assert_int_eq(o.kcp.minrto, 10);
+	ck_assert_int_eq(vplink_kcp_option(&o, "bogus=1", err, sizeof(err)), -1);
+	ck_assert_int_eq(vplink_kcp_option(&o, "mtu=99999", err, sizeof(err)), -1);
+	ck_assert_int_eq(vplink_kcp_option(&o, "mtu=", err, sizeof(err)), -1);
+	ck_assert_int_eq(vplink_kcp_option(&o, "sndwnd=-1", err, sizeof(err)), -1);
+	ck_assert_int_eq(vplink_kcp_option(&o, "idle=0", err, sizeof(err)), -1);
+	ck_assert_int_eq(vplink_kcp_option(&o, "turbo", err, sizeof(err)), -1);
+	ck_assert_int_eq(vplink_kcp_option(&o, "=", err, sizeof(err)), -1);
+	vplink_kcp_default_options(&o);
+	o.kcp.minrto = 500;
+	o.kcp.maxrto = 100;
+	ck_assert_int_eq(vplink_kcp_options_check(&o, err, sizeof(err)), -1);
+	vplink_kcp_default_options(&o);
+	o.keyed = 1;
+	o.kcp.mtu = 128;
+	ck_assert_int_eq(vplink_kcp_options_check(&o, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(plain_refused_off_loopback)
+{
+	struct vplink_kcp_opts o;
+	struct vpendpoint ep;
+	char err[256];
+
+	vplink_kcp_default_options(&o);
+	vplink_kcp_set_options(&o);
+	ck_assert_int_eq(vpep_parse("udp:0.0.0.0:0", &ep, err, sizeof(err)), 0);
+	ck_assert_ptr_null(vplink_kcp_listen(&ep, err, sizeof(err)));
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(vplink_kcp_check(&ep, 1, err, sizeof(err)), -1);
+	ck_assert_int_eq(vpep_parse("udp:192.0.2.1:9", &ep, err, sizeof(err)), 0);
+	ck_assert_ptr_null(vplink_kcp_dial(&ep, err, sizeof(err)));
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(vpep_parse("udp:[::1]:9", &ep, err, sizeof(err)), 0);
+	ck_assert_int_eq(vplink_kcp_check(&ep, 0, err, sizeof(err)), 0);
+	o.allow_plain = 1;
+	vplink_kcp_set_options(&o);
+	ck_assert_int_eq(vpep_parse("udp:192.0.2.1:9", &ep, err, sizeof(err)), 0);
+	ck_assert_int_eq(vplink_kcp_check(&ep, 0, err, sizeof(err)), 0);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("vplink_kcp");
+	TCase *tc = tcase_create("server");
+
+	tcase_add_test(tc, garbage_makes_nothing);
+	tcase_add_test(tc, wrong_key_stale_clock_no_opener);
+	tcase_add_test(tc, session_replay_follow_close);
+	tcase_add_test(tc, session_limit);
+	tcase_add_test(tc, plain_sessions);
+	tcase_add_test(tc, options);
+	tcase_add_test(tc, plain_refused_off_loopback);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
