@@ -29,24 +29,11 @@ seterr(char *err, size_t errlen, const char *path, const char *what)
 		snprintf(err, errlen, "key file %s: %s", path, what);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Parses the key-file text; 0 or -1. */
 static int
 parse_key(const char *s, size_t n, uint8_t key[VPCRYPT_KEYLEN])
 {
-	size_t i = 0, j, end;
-	int hi, lo;
+	size_t i = 0, j, end, binlen;
 
 	while (i < n) {
 		for (end = i; end < n && s[end] != '\n'; end++)
@@ -61,15 +48,10 @@ parse_key(const char *s, size_t n, uint8_t key[VPCRYPT_KEYLEN])
 		while (end > j && (s[end - 1] == ' ' || s[end - 1] == '\t' ||
 		    s[end - 1] == '\r'))
 			end--;
-		if (end - j != 2 * VPCRYPT_KEYLEN)
+		if (end - j != 2 * VPCRYPT_KEYLEN ||
+		    sodium_hex2bin(key, VPCRYPT_KEYLEN, s + j, end - j, NULL,
+		    &binlen, NULL) != 0 || binlen != VPCRYPT_KEYLEN)
 			return -1;
-		for (i = 0; i < VPCRYPT_KEYLEN; i++) {
-			hi = hexval((unsigned char)s[j + 2 * i]);
-			lo = hexval((unsigned char)s[j + 2 * i + 1]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			key[i] = (uint8_t)(hi << 4 | lo);
-		}
 		return 0;
 	}
 	return -1;
