@@ -443,27 +443,47 @@ START_TEST(hostile_segments)
 }
 END_TEST
 
+/*
+ * Two engines A and B joined by links ab/ba with the given delay; A
+ * sends n bytes of pattern, B has room for them.
+ */
+static uint8_t *
+pair(const struct vpkcp_config *c, struct link *ab, struct link *ba,
+    struct end *a, struct end *b, int delay, size_t n)
+{
+	uint8_t *pa = pattern(n, 5);
+
+	now = 1;
+	setup_link(ab, 3);
+	setup_link(ba, 4);
+	ab->delay = ba->delay = delay;
+	memset(a, 0, sizeof(*a));
+	memset(b, 0, sizeof(*b));
+	a->k = vpkcp_new(1, c, out_cb, ab, now);
+	b->k = vpkcp_new(1, c, out_cb, ba, now);
+	ck_assert_ptr_nonnull(a->k);
+	ck_assert_ptr_nonnull(b->k);
+	a->src = pa;
+	a->srclen = n;
+	b->dst = malloc(n ? n : 1);
+	b->dstlen = n;
+	b->reading = 1;
+	return pa;
+}
+
 START_TEST(zero_window_probe)
 {
 	struct vpkcp_config c;
 	struct link ab, ba;
 	struct end a, b;
 	size_t n = 200 << 10;
-	uint8_t *pa = pattern(n, 5);
+	uint8_t *pa;
 	uint32_t i;
 
 	vpkcp_config_default(&c);
 	c.sndwnd = c.rcvwnd = 16;
-	now = 1;
-	setup_link(&ab, 3);
-	setup_link(&ba, 4);
-	ab.delay = ba.delay = 2;
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.k = vpkcp_new(1, &c, out_cb, &ab, now);
-	b.k = vpkcp_new(1, &c, out_cb, &ba, now);
-	a.src = pa; a.srclen = n;
-	b.dst = malloc(n); b.dstlen = n; b.reading = 0;
+	pa = pair(&c, &ab, &ba, &a, &b, 2, n);
+	b.reading = 0;
 	/* B does not read: its window fills and A stops and probes. */
 	for (i = 0; i < 3000; i++, now++) {
 		pump_end(&a, &ba);
@@ -558,20 +578,11 @@ START_TEST(outage_recovers)
 	struct link ab, ba;
 	struct end a, b;
 	size_t n = 300 << 10;
-	uint8_t *pa = pattern(n, 5);
+	uint8_t *pa;
 	uint32_t i;
 
 	vpkcp_config_default(&c);
-	now = 1;
-	setup_link(&ab, 3);
-	setup_link(&ba, 4);
-	ab.delay = ba.delay = 5;
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.k = vpkcp_new(1, &c, out_cb, &ab, now);
-	b.k = vpkcp_new(1, &c, out_cb, &ba, now);
-	a.src = pa; a.srclen = n;
-	b.dst = malloc(n); b.dstlen = n; b.reading = 1;
+	pa = pair(&c, &ab, &ba, &a, &b, 5, n);
 	for (i = 0; i < 20; i++, now++) {
 		pump_end(&a, &ba);
 		pump_end(&b, &ab);
