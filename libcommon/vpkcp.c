@@ -670,6 +670,8 @@ update_rtt(struct vpkcp *k, int32_t rtt)
 {
 	int32_t delta, rto;
 
+	if (rtt > RTO_MAX)
+		rtt = RTO_MAX;	/* a stale or forged ts; keeps the sums small */
 	if (k->srtt == 0) {
 		k->srtt = rtt;
 		k->rttval = rtt / 2;

@@ -427,6 +427,19 @@ START_TEST(hostile_segments)
 	ck_assert_uint_le(nout, (size_t)c.sndwnd + 2);
 	ck_assert_uint_eq(vpkcp_recv(k, buf, sizeof(buf)), 2);
 	ck_assert(memcmp(buf, "ab", 2) == 0);
+	/* ACKs echoing a ts from 2^31 ms ago: RTT samples stay bounded */
+	{
+		struct vpkcp_stats st;
+
+		for (i = 0; i < 3; i++) {
+			n = seg(d, 7, VPKCP_CMD_ACK, 10, 25u - 0x7FFFFFF0u, 0, 0,
+			    0, NULL);
+			ck_assert_int_eq(vpkcp_input(k, d, n, 25), 0);
+		}
+		vpkcp_get_stats(k, &st);
+		ck_assert_int_le(st.rto, 60000);
+		ck_assert_int_ge(st.srtt, 1);
+	}
 	/* random bytes: never crashes, never delivers garbage for conv 7 */
 	for (i = 0; i < 20000; i++) {
 		n = 1 + (r % 200);
