@@ -157,17 +157,68 @@ vpcrypt_derive(uint8_t out[VPCRYPT_KEYLEN], const uint8_t psk[VPCRYPT_KEYLEN],
 	    KDF_CONTEXT, psk);
 }
 
+int
+vpcrypt_suite_ok(int suite)
+{
+	if (suite == VPCRYPT_SUITE_CHACHA)
+		return 1;
+	if (suite == VPCRYPT_SUITE_AESGCM)
+		return crypto_aead_aes256gcm_is_available();
+	return 0;
+}
+
+int
+vpcrypt_suite_parse(const char *name)
+{
+	if (strcmp(name, "chacha") == 0 || strcmp(name, "chacha20") == 0)
+		return VPCRYPT_SUITE_CHACHA;
+	if (strcmp(name, "aes") == 0 || strcmp(name, "aes256gcm") == 0)
+		return VPCRYPT_SUITE_AESGCM;
+	return -1;
+}
+
+/* The session key of sender under direction key dkey, for suite. */
+static void
+skey_make(struct vpcrypt_skey *sk, const uint8_t dkey[VPCRYPT_KEYLEN],
+    const uint8_t sender[8], int suite)
+{
+	uint8_t in[9];
+
+	memcpy(in, sender, 8);
+	in[8] = (uint8_t)suite;
+	crypto_generichash(sk->key, VPCRYPT_KEYLEN, in, sizeof(in), dkey,
+	    VPCRYPT_KEYLEN);
+	if (suite == VPCRYPT_SUITE_AESGCM)
+		crypto_aead_aes256gcm_beforenm(&sk->aes, sk->key);
+	memcpy(sk->sender, sender, 8);
+	sk->suite = suite;
+}
+
 void
 vpcrypt_tx_init(struct vpcrypt_tx *tx, const uint8_t psk[VPCRYPT_KEYLEN],
-    int direction, uint32_t unixtime)
+    int direction, uint32_t unixtime, int suite)
 {
-	vpcrypt_derive(tx->key, psk, direction);
-	tx->sender[0] = unixtime;
-	tx->sender[1] = unixtime >> 8;
-	tx->sender[2] = unixtime >> 16;
-	tx->sender[3] = unixtime >> 24;
-	randombytes_buf(tx->sender + 4, 4);
+	uint8_t dkey[VPCRYPT_KEYLEN], sender[8];
+
+	if (!vpcrypt_suite_ok(suite))
+		suite = VPCRYPT_SUITE_CHACHA;
+	vpcrypt_derive(dkey, psk, direction);
+	sender[0] = unixtime;
+	sender[1] = unixtime >> 8;
+	sender[2] = unixtime >> 16;
+	sender[3] = unixtime >> 24;
+	randombytes_buf(sender + 4, 4);
+	skey_make(&tx->sk, dkey, sender, suite);
+	sodium_memzero(dkey, sizeof(dkey));
 	tx->ctr = 1;
+}
+
+void
+vpcrypt_rx_init(struct vpcrypt_rx *rx, const uint8_t psk[VPCRYPT_KEYLEN],
+    int direction)
+{
+	memset(rx, 0, sizeof(*rx));
+	vpcrypt_derive(rx->dkey, psk, direction);
 }
 
 uint32_t
@@ -178,10 +229,13 @@ vpcrypt_sender_time(const uint8_t sender[8])
 }
 
 static void
-make_nonce(uint8_t nonce[24], const uint8_t hdr[VPCRYPT_HDRLEN])
+make_nonce(uint8_t nonce[12], uint64_t ctr)
 {
-	memcpy(nonce, hdr, VPCRYPT_HDRLEN);
-	memset(nonce + VPCRYPT_HDRLEN, 0, 24 - VPCRYPT_HDRLEN);
+	int i;
+
+	for (i = 0; i < 8; i++)
+		nonce[i] = (uint8_t)(ctr >> (8 * i));
+	memset(nonce + 8, 0, 4);
 }
 
 /*
@@ -192,17 +246,26 @@ size_t
 vpcrypt_seal(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
     size_t len)
 {
-	uint8_t nonce[24];
-	uint64_t c = tx->ctr++;
+	uint8_t nonce[12];
+	uint64_t c = tx->ctr;
 	unsigned long long clen;
 	int i;
 
-	memcpy(out, tx->sender, 8);
-	for (i = 0; i < 8; i++)
+	if (tx->ctr < VPCRYPT_CTR_MAX)
+		tx->ctr++;	/* 2^56 datagrams: never, in practice */
+	memcpy(out, tx->sk.sender, 8);
+	for (i = 0; i < 7; i++)
 		out[8 + i] = (uint8_t)(c >> (8 * i));
-	make_nonce(nonce, out);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + VPCRYPT_HDRLEN,
-	    &clen, in, len, NULL, 0, NULL, nonce, tx->key);
+	out[15] = (uint8_t)tx->sk.suite;
+	make_nonce(nonce, c);
+	if (tx->sk.suite == VPCRYPT_SUITE_AESGCM)
+		crypto_aead_aes256gcm_encrypt_afternm(out + VPCRYPT_HDRLEN,
+		    &clen, in, len, out, VPCRYPT_HDRLEN, NULL, nonce,
+		    &tx->sk.aes);
+	else
+		crypto_aead_chacha20poly1305_ietf_encrypt(out + VPCRYPT_HDRLEN,
+		    &clen, in, len, out, VPCRYPT_HDRLEN, NULL, nonce,
+		    tx->sk.key);
 	return VPCRYPT_HDRLEN + (size_t)clen;
 }
 
@@ -215,7 +278,7 @@ vpcrypt_peek(const uint8_t *buf, size_t len, uint8_t sender[8], uint64_t *ctr)
 		return -1;
 	memcpy(sender, buf, 8);
 	*ctr = 0;
-	for (i = 7; i >= 0; i--)
+	for (i = 6; i >= 0; i--)
 		*ctr = *ctr << 8 | buf[8 + i];
 	return 0;
 }
@@ -225,19 +288,41 @@ vpcrypt_peek(const uint8_t *buf, size_t len, uint8_t sender[8], uint64_t *ctr)
  * Returns the plaintext length (at buf + VPCRYPT_HDRLEN) or -1.
  */
 long
-vpcrypt_open(const uint8_t key[VPCRYPT_KEYLEN], uint8_t *buf, size_t len,
+vpcrypt_open(struct vpcrypt_rx *rx, uint8_t *buf, size_t len,
     uint8_t sender[8], uint64_t *ctr)
 {
-	uint8_t nonce[24];
+	struct vpcrypt_skey tmp, *sk = &rx->sk;
+	uint8_t nonce[12];
 	unsigned long long mlen;
+	int suite, r;
 
 	if (vpcrypt_peek(buf, len, sender, ctr) == -1)
 		return -1;
-	make_nonce(nonce, buf);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(buf + VPCRYPT_HDRLEN,
-	    &mlen, NULL, buf + VPCRYPT_HDRLEN, len - VPCRYPT_HDRLEN, NULL, 0,
-	    nonce, key) != 0)
+	suite = buf[15];
+	if (!vpcrypt_suite_ok(suite))
 		return -1;
+	if (sk->suite != suite || memcmp(sk->sender, sender, 8) != 0) {
+		skey_make(&tmp, rx->dkey, sender, suite);
+		sk = &tmp;
+	}
+	make_nonce(nonce, *ctr);
+	if (suite == VPCRYPT_SUITE_AESGCM)
+		r = crypto_aead_aes256gcm_decrypt_afternm(buf + VPCRYPT_HDRLEN,
+		    &mlen, NULL, buf + VPCRYPT_HDRLEN, len - VPCRYPT_HDRLEN,
+		    buf, VPCRYPT_HDRLEN, nonce, &sk->aes);
+	else
+		r = crypto_aead_chacha20poly1305_ietf_decrypt(buf +
+		    VPCRYPT_HDRLEN, &mlen, NULL, buf + VPCRYPT_HDRLEN,
+		    len - VPCRYPT_HDRLEN, buf, VPCRYPT_HDRLEN, nonce, sk->key);
+	if (r != 0) {
+		if (sk == &tmp)
+			sodium_memzero(&tmp, sizeof(tmp));
+		return -1;
+	}
+	if (sk == &tmp) {
+		rx->sk = tmp;
+		sodium_memzero(&tmp, sizeof(tmp));
+	}
 	return (long)mlen;
 }
 

@@ -3,16 +3,20 @@
  *
  * Datagram layout (documented in vp-tunnel(1)):
  *
- *   sender id (8) | counter (8, LE) | XChaCha20-Poly1305 ciphertext | tag (16)
+ *   sender id (8) | counter (7, LE) | suite (1) | ciphertext | tag (16)
  *
- * The 24-byte nonce is sender id | counter | 8 zero bytes, so the
- * clear header is authenticated through the nonce.  The sender id is
- * chosen at random per session and direction (its first 4 bytes are
- * the sender's clock in seconds, LE, so a server can refuse stale
- * session openings); the counter starts at 1 and never repeats.  Each
- * direction has its own key, derived from the pre-shared key, so a
- * datagram cannot be reflected back to its sender.  The receiver keeps
- * a 1024-datagram sliding replay window over the peer's counter.
+ * The 16-byte clear header is the AEAD's associated data.  The sender
+ * id is chosen at random per session and direction (its first 4 bytes
+ * are the sender's clock in seconds, LE, so a server can refuse stale
+ * session openings); the counter starts at 1 and never repeats.  Keys:
+ * one per direction derived from the pre-shared key (so a datagram
+ * cannot be reflected back to its sender), then one per sender id and
+ * suite: keyed BLAKE2b of sender id | suite under the direction key.
+ * With a key of its own per session, the 12-byte nonce is simply the
+ * counter (LE) and 4 zero bytes.  Suites: 1 ChaCha20-Poly1305-IETF,
+ * 2 AES-256-GCM (only where the CPU has AES instructions).  A receiver
+ * opens either suite it can.  It keeps a 1024-datagram sliding replay
+ * window over the peer's counter.
  *
  * Nothing here exits or logs.
  */
@@ -21,6 +25,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <sodium.h>
 
 #define VPCRYPT_KEYLEN		32
 #define VPCRYPT_HDRLEN		16
@@ -32,10 +38,27 @@
 #define VPCRYPT_C2S	1
 #define VPCRYPT_S2C	2
 
-struct vpcrypt_tx {
-	uint8_t		key[VPCRYPT_KEYLEN];
+#define VPCRYPT_SUITE_CHACHA	1
+#define VPCRYPT_SUITE_AESGCM	2
+#define VPCRYPT_CTR_MAX		((UINT64_C(1) << 56) - 1)
+
+/* A session key for one sender id and suite, ready to use. */
+struct vpcrypt_skey {
+	crypto_aead_aes256gcm_state aes;	/* suite 2 */
+	uint8_t		key[VPCRYPT_KEYLEN];	/* suite 1 */
 	uint8_t		sender[8];
+	int		suite;			/* 0: none yet */
+};
+
+struct vpcrypt_tx {
+	struct vpcrypt_skey sk;
 	uint64_t	ctr;
+};
+
+/* The receiving side of one direction: its key and a cached session key. */
+struct vpcrypt_rx {
+	uint8_t		dkey[VPCRYPT_KEYLEN];
+	struct vpcrypt_skey sk;
 };
 
 struct vpcrypt_replay {
@@ -66,9 +89,21 @@ int	vpcrypt_keygen(char *buf, size_t len);
 void	vpcrypt_derive(uint8_t out[VPCRYPT_KEYLEN],
 	    const uint8_t psk[VPCRYPT_KEYLEN], int direction);
 
-/* Sets up a sender: direction key, a new sender id, counter 1. */
+/* 1 if this machine can use suite (AES-256-GCM needs AES-NI). */
+int	vpcrypt_suite_ok(int suite);
+/* Parses "chacha" or "aes" into a suite; -1 if unknown. */
+int	vpcrypt_suite_parse(const char *name);
+
+/*
+ * Sets up a sender: a new sender id, its session key for suite,
+ * counter 1.
+ */
 void	vpcrypt_tx_init(struct vpcrypt_tx *tx,
-	    const uint8_t psk[VPCRYPT_KEYLEN], int direction, uint32_t unixtime);
+	    const uint8_t psk[VPCRYPT_KEYLEN], int direction, uint32_t unixtime,
+	    int suite);
+/* Sets up a receiver for direction. */
+void	vpcrypt_rx_init(struct vpcrypt_rx *rx,
+	    const uint8_t psk[VPCRYPT_KEYLEN], int direction);
 
 /*
  * Seals len bytes of in into out (len + VPCRYPT_OVERHEAD bytes; out
@@ -78,14 +113,15 @@ size_t	vpcrypt_seal(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
 	    size_t len);
 
 /*
- * Opens a sealed datagram in place with the direction key.  On success
- * returns the plaintext length (the plaintext starts at
- * buf + VPCRYPT_HDRLEN) and the sender id and counter; -1 if too short
- * or not authentic.  The caller checks the counter with the replay
+ * Opens a sealed datagram in place.  On success returns the plaintext
+ * length (the plaintext starts at buf + VPCRYPT_HDRLEN) and the sender
+ * id and counter, and caches that sender's session key in rx; -1 if
+ * too short, of an unknown or unusable suite, or not authentic (rx is
+ * then unchanged).  The caller checks the counter with the replay
  * window before trusting it.
  */
-long	vpcrypt_open(const uint8_t key[VPCRYPT_KEYLEN], uint8_t *buf,
-	    size_t len, uint8_t sender[8], uint64_t *ctr);
+long	vpcrypt_open(struct vpcrypt_rx *rx, uint8_t *buf, size_t len,
+	    uint8_t sender[8], uint64_t *ctr);
 
 /* Peeks at the clear header: 0, or -1 if too short to be sealed. */
 int	vpcrypt_peek(const uint8_t *buf, size_t len, uint8_t sender[8],

@@ -61,7 +61,7 @@ struct ksess {
 	struct sockaddr_storage	peer;
 	socklen_t		peerlen;
 	int			keyed;
-	uint8_t			rxkey[VPCRYPT_KEYLEN];
+	struct vpcrypt_rx	rx;
 	struct vpcrypt_tx	tx;
 	struct vpcrypt_replay	rp;
 	uint8_t			peer_sender[8];
@@ -82,7 +82,7 @@ struct klisten {
 	struct vplink_listener	l;
 	int			fd;
 	struct vplink_kcp_opts	o;
-	uint8_t			rxkey[VPCRYPT_KEYLEN];
+	struct vpcrypt_rx	rx;		/* for new sessions */
 	struct txq		q;
 	struct rxq		rq;
 	struct ksess		*bucket[NBUCKET];
@@ -110,6 +110,7 @@ vplink_kcp_default_options(struct vplink_kcp_opts *o)
 	o->max_sessions = 256;
 	o->sockbuf = 4 << 20;
 	o->clock_skew = 600;
+	o->suite = VPCRYPT_SUITE_CHACHA;
 }
 
 void
@@ -171,6 +172,15 @@ vplink_kcp_option(struct vplink_kcp_opts *o, const char *s, char *err,
 		return -1;
 	}
 	nlen = eq - s;
+	if (nlen == 6 && strncmp(s, "cipher", 6) == 0) {
+		if ((o->suite = vpcrypt_suite_parse(eq + 1)) == -1) {
+			snprintf(err, errlen, "cipher: '%s' is not chacha or "
+			    "aes", eq + 1);
+			o->suite = VPCRYPT_SUITE_CHACHA;
+			return -1;
+		}
+		return 0;
+	}
 	if (nlen == 4 && strncmp(s, "idle", 4) == 0) {
 		if (vpio_parse_duration(eq + 1, &ms) == -1 || ms < 1000 ||
 		    ms > 86400000) {
@@ -207,6 +217,11 @@ vplink_kcp_options_check(const struct vplink_kcp_opts *o, char *err,
 {
 	struct vpkcp_config c = inner_cfg(o);
 
+	if (o->keyed && vpcrypt_init() == 0 && !vpcrypt_suite_ok(o->suite)) {
+		snprintf(err, errlen, "cipher=aes needs a CPU with AES "
+		    "instructions; use cipher=chacha");
+		return -1;
+	}
 	return vpkcp_config_check(&c, err, errlen);
 }
 
@@ -372,7 +387,7 @@ sess_input(struct ksess *s, uint8_t *buf, size_t len, int64_t now,
 			return -1;
 		if (vpcrypt_replay_check(&s->rp, ctr) == -1)
 			return -1;
-		if ((n = vpcrypt_open(s->rxkey, buf, len, sender, &ctr)) < 0)
+		if ((n = vpcrypt_open(&s->rx, buf, len, sender, &ctr)) < 0)
 			return -1;
 		/* Authentic: a newer datagram may move the peer (NAT). */
 		if (follow && from != NULL && (!s->rp.any || ctr > s->rp.top) &&
@@ -558,7 +573,7 @@ static void
 sess_free(struct ksess *s)
 {
 	vpkcp_free(s->kcp);
-	sodium_memzero(s->rxkey, sizeof(s->rxkey));
+	sodium_memzero(&s->rx, sizeof(s->rx));
 	sodium_memzero(&s->tx, sizeof(s->tx));
 	if (s->ln == NULL) {
 		if (s->q != NULL && s->fd != -1) {
@@ -611,10 +626,10 @@ sess_new(const struct vplink_kcp_opts *o, uint32_t conv, int server,
 	s->idle_ms = o->idle_ms;
 	s->last_rx = now;
 	if (o->keyed) {
-		vpcrypt_derive(s->rxkey, o->psk, server ? VPCRYPT_C2S :
+		vpcrypt_rx_init(&s->rx, o->psk, server ? VPCRYPT_C2S :
 		    VPCRYPT_S2C);
 		vpcrypt_tx_init(&s->tx, o->psk, server ? VPCRYPT_S2C :
-		    VPCRYPT_C2S, (uint32_t)time(NULL));
+		    VPCRYPT_C2S, (uint32_t)time(NULL), o->suite);
 	}
 	if ((s->kcp = vpkcp_new(conv, &c, kout, s, now32(now))) == NULL) {
 		free(s);
@@ -927,7 +942,7 @@ ln_new_session(struct klisten *ln, uint8_t *buf, size_t len,
 		if (recently_closed(ln, sender))
 			goto bad;
 		/* Opening in place is fine: unauthentic = dropped. */
-		if ((n = vpcrypt_open(ln->rxkey, buf, len, sender, &ctr)) < 0)
+		if ((n = vpcrypt_open(&ln->rx, buf, len, sender, &ctr)) < 0)
 			goto bad;
 		kp = buf + VPCRYPT_HDRLEN;
 		klen = (size_t)n;
@@ -947,6 +962,7 @@ ln_new_session(struct klisten *ln, uint8_t *buf, size_t len,
 		memcpy(s->peer_sender, sender, 8);
 		s->have_sender = 1;
 		vpcrypt_replay_commit(&s->rp, ctr);
+		s->rx.sk = ln->rx.sk;	/* this sender's key, just made */
 	}
 	h = sess_hash(ln, s->peer_sender, &s->peer, s->peerlen, conv);
 	s->hnext = ln->bucket[h];
@@ -1114,7 +1130,7 @@ ln_close(struct vplink_listener *l)
 				s->err = EPIPE;
 		}
 	close(ln->fd);
-	sodium_memzero(ln->rxkey, sizeof(ln->rxkey));
+	sodium_memzero(&ln->rx, sizeof(ln->rx));
 	sodium_memzero(&ln->o, sizeof(ln->o));
 	free(ln);
 }
@@ -1176,7 +1192,7 @@ vplink_kcp_listen(const struct vpendpoint *ep, char *err, size_t errlen)
 	ln->fd = fd;
 	ln->o = *o;
 	if (o->keyed)
-		vpcrypt_derive(ln->rxkey, o->psk, VPCRYPT_C2S);
+		vpcrypt_rx_init(&ln->rx, o->psk, VPCRYPT_C2S);
 	txq_init(&ln->q, fd);
 	ln->l.ops = &ln_ops;
 	ln->l.ctx = ln;

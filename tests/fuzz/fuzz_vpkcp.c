@@ -31,6 +31,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t key[VPCRYPT_KEYLEN] = { 1, 2, 3 };
+	struct vpcrypt_rx rx;
 	struct vpkcp_config c;
 	struct vpkcp *k;
 	uint8_t buf[4096], copy[512], sender[8];
@@ -38,6 +39,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t now = 0xFFFFFF00u;	/* the clock wraps during a run */
 	size_t i = 0, n, r, avail;
 
+	if (vpcrypt_init() == -1)
+		return 0;
+	vpcrypt_rx_init(&rx, key, VPCRYPT_C2S);
 	vpkcp_config_default(&c);
 	c.sndwnd = 16;
 	c.rcvwnd = 16;
@@ -58,7 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				n = size - i;
 			memcpy(copy, data + i, n);
 			(void)vpkcp_input(k, data + i, n, now);
-			if (vpcrypt_open(key, copy, n, sender, &ctr) >= 0)
+			if (vpcrypt_open(&rx, copy, n, sender, &ctr) >= 0)
 				abort();
 			i += n;
 			break;

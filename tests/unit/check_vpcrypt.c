@@ -26,75 +26,115 @@ setup(void)
 		psk[i] = (uint8_t)(i * 7 + 1);
 }
 
+static const int suites[] = { VPCRYPT_SUITE_CHACHA, VPCRYPT_SUITE_AESGCM };
+
 START_TEST(seal_open)
 {
 	struct vpcrypt_tx tx;
-	uint8_t key[VPCRYPT_KEYLEN], buf[2000], sender[8];
+	struct vpcrypt_rx rx;
+	uint8_t buf[2000], sender[8];
 	uint64_t ctr;
 	long n;
 	size_t len, i;
+	int suite = suites[_i];
 
-	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, 0x01020304);
-	vpcrypt_derive(key, psk, VPCRYPT_C2S);
+	if (!vpcrypt_suite_ok(suite))
+		return;		/* AES-GCM without AES-NI: nothing to test */
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, 0x01020304, suite);
+	vpcrypt_rx_init(&rx, psk, VPCRYPT_C2S);
 	for (i = 0; i < 3; i++) {
 		len = vpcrypt_seal(&tx, buf, (const uint8_t *)"hello kcp", 9);
 		ck_assert_uint_eq(len, 9 + VPCRYPT_OVERHEAD);
-		n = vpcrypt_open(key, buf, len, sender, &ctr);
+		ck_assert_uint_eq(buf[15], suite);
+		n = vpcrypt_open(&rx, buf, len, sender, &ctr);
 		ck_assert_int_eq(n, 9);
 		ck_assert(memcmp(buf + VPCRYPT_HDRLEN, "hello kcp", 9) == 0);
 		ck_assert_uint_eq(ctr, i + 1);
-		ck_assert(memcmp(sender, tx.sender, 8) == 0);
+		ck_assert(memcmp(sender, tx.sk.sender, 8) == 0);
 		ck_assert_uint_eq(vpcrypt_sender_time(sender), 0x01020304);
 	}
 	/* empty payload */
 	len = vpcrypt_seal(&tx, buf, NULL, 0);
-	ck_assert_int_eq(vpcrypt_open(key, buf, len, sender, &ctr), 0);
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), 0);
+	/* a second sender through the same receiver */
+	{
+		struct vpcrypt_tx tx2;
+
+		vpcrypt_tx_init(&tx2, psk, VPCRYPT_C2S, 5, suite);
+		len = vpcrypt_seal(&tx2, buf, (const uint8_t *)"x", 1);
+		ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), 1);
+		ck_assert_uint_eq(ctr, 1);
+		len = vpcrypt_seal(&tx, buf, (const uint8_t *)"yy", 2);
+		ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), 2);
+		ck_assert_uint_eq(ctr, 5);
+	}
 }
 END_TEST
 
 START_TEST(tamper)
 {
 	struct vpcrypt_tx tx;
-	uint8_t key[VPCRYPT_KEYLEN], other[VPCRYPT_KEYLEN];
+	struct vpcrypt_rx rx, other;
+	uint8_t okey[VPCRYPT_KEYLEN];
 	uint8_t orig[200], buf[200], sender[8];
 	uint64_t ctr;
 	size_t len, i;
+	int suite = suites[_i];
 
-	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, 1);
-	vpcrypt_derive(key, psk, VPCRYPT_C2S);
+	if (!vpcrypt_suite_ok(suite))
+		return;
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_C2S, 1, suite);
+	vpcrypt_rx_init(&rx, psk, VPCRYPT_C2S);
 	memset(buf, 'p', 100);
 	len = vpcrypt_seal(&tx, orig, buf, 100);
-	/* every single-bit flip anywhere fails */
+	/* every single-bit flip anywhere (header included) fails */
 	for (i = 0; i < len * 8; i++) {
 		memcpy(buf, orig, len);
 		buf[i / 8] ^= 1 << (i % 8);
-		ck_assert_int_eq(vpcrypt_open(key, buf, len, sender, &ctr), -1);
+		ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), -1);
 	}
 	/* truncation, too short */
 	memcpy(buf, orig, len);
-	ck_assert_int_eq(vpcrypt_open(key, buf, len - 1, sender, &ctr), -1);
-	ck_assert_int_eq(vpcrypt_open(key, buf, VPCRYPT_OVERHEAD - 1, sender,
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, len - 1, sender, &ctr), -1);
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, VPCRYPT_OVERHEAD - 1, sender,
 	    &ctr), -1);
-	ck_assert_int_eq(vpcrypt_open(key, buf, 0, sender, &ctr), -1);
-	/* the other direction's key, and a different PSK */
-	vpcrypt_derive(other, psk, VPCRYPT_S2C);
-	ck_assert(memcmp(other, key, sizeof(key)) != 0);
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, 0, sender, &ctr), -1);
+	/* unknown suites */
+	buf[15] = 0;
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), -1);
+	buf[15] = 3;
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), -1);
+	/* the other direction, and a different PSK */
+	vpcrypt_rx_init(&other, psk, VPCRYPT_S2C);
 	memcpy(buf, orig, len);
-	ck_assert_int_eq(vpcrypt_open(other, buf, len, sender, &ctr), -1);
-	ck_assert_int_eq(vpcrypt_open(psk, buf, len, sender, &ctr), -1);
+	ck_assert_int_eq(vpcrypt_open(&other, buf, len, sender, &ctr), -1);
+	memset(okey, 9, sizeof(okey));
+	vpcrypt_rx_init(&other, okey, VPCRYPT_C2S);
+	memcpy(buf, orig, len);
+	ck_assert_int_eq(vpcrypt_open(&other, buf, len, sender, &ctr), -1);
 	/* the original still opens */
 	memcpy(buf, orig, len);
-	ck_assert_int_eq(vpcrypt_open(key, buf, len, sender, &ctr), 100);
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), 100);
 }
 END_TEST
 
 START_TEST(senders_differ)
 {
 	struct vpcrypt_tx a, b;
+	uint8_t d1[VPCRYPT_KEYLEN], d2[VPCRYPT_KEYLEN];
 
-	vpcrypt_tx_init(&a, psk, VPCRYPT_C2S, 5);
-	vpcrypt_tx_init(&b, psk, VPCRYPT_C2S, 5);
-	ck_assert(memcmp(a.sender, b.sender, 8) != 0);
+	vpcrypt_tx_init(&a, psk, VPCRYPT_C2S, 5, VPCRYPT_SUITE_CHACHA);
+	vpcrypt_tx_init(&b, psk, VPCRYPT_C2S, 5, VPCRYPT_SUITE_CHACHA);
+	ck_assert(memcmp(a.sk.sender, b.sk.sender, 8) != 0);
+	ck_assert(memcmp(a.sk.key, b.sk.key, VPCRYPT_KEYLEN) != 0);
+	vpcrypt_derive(d1, psk, VPCRYPT_C2S);
+	vpcrypt_derive(d2, psk, VPCRYPT_S2C);
+	ck_assert(memcmp(d1, d2, sizeof(d1)) != 0);
+	ck_assert_int_eq(vpcrypt_suite_parse("aes"), VPCRYPT_SUITE_AESGCM);
+	ck_assert_int_eq(vpcrypt_suite_parse("chacha"), VPCRYPT_SUITE_CHACHA);
+	ck_assert_int_eq(vpcrypt_suite_parse("des"), -1);
+	ck_assert(vpcrypt_suite_ok(VPCRYPT_SUITE_CHACHA));
+	ck_assert(!vpcrypt_suite_ok(0));
 }
 END_TEST
 
@@ -247,8 +287,8 @@ suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, seal_open);
-	tcase_add_test(tc, tamper);
+	tcase_add_loop_test(tc, seal_open, 0, 2);
+	tcase_add_loop_test(tc, tamper, 0, 2);
 	tcase_add_test(tc, senders_differ);
 	tcase_add_test(tc, replay_window);
 	tcase_add_test(tc, key_files);
