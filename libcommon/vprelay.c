@@ -37,6 +37,7 @@ struct vpdir {
 	int		 eof;		/* input ended */
 	int		 done;		/* output ended: direction over */
 	int		 in_ready, out_ready;
+	int		 stalled;	/* splice found the pipe full (slots) */
 	int		 err;
 	uint64_t	 bytes;
 	int		 other_in;	/* the other direction's input fd */
@@ -91,7 +92,7 @@ dir_can_read(const struct vpdir *d)
 	if (d->eof || d->done || d->preoff < d->prelen)
 		return 0;
 	if (d->splice)
-		return d->inpipe < d->pipesz;
+		return d->inpipe < d->pipesz && !d->stalled;
 	return d->len < VPRELAY_BUFSZ;
 }
 
@@ -173,6 +174,7 @@ dir_pump(struct vpdir *d, int *moved)
 				d->bytes += r;
 				progress = 1;
 				*moved = 1;
+				d->stalled = 0;
 				if (!d->onb)
 					d->out_ready = 0;
 			} else if (r == -1 && (errno == EAGAIN ||
@@ -210,6 +212,14 @@ dir_pump(struct vpdir *d, int *moved)
 				}
 				if (r > 0)
 					d->inpipe += r;
+				/*
+				 * A pipe holds a bounded number of buffers,
+				 * not bytes: small socket segments fill it
+				 * early. Wait for the output, not the input.
+				 */
+				if (r == -1 && errno == EAGAIN &&
+				    d->inpipe > 0 && (d->in_ready || d->inb))
+					d->stalled = 1;
 			} else {
 				if (d->off > 0 && d->off == d->len)
 					d->off = d->len = 0;
@@ -244,6 +254,9 @@ dir_pump(struct vpdir *d, int *moved)
 		if (!progress)
 			break;
 	}
+	/* EOF may have come in the last round: end the direction now */
+	if (d->eof && !d->done && !dir_pending(d))
+		dir_close_out(d);
 	return 0;
 fail:
 	d->err = errno;

@@ -347,6 +347,44 @@ START_TEST(file_and_devnull)
 }
 END_TEST
 
+/*
+ * EOF read in the last round of a wake-up must still end the direction
+ * (a file of exactly 7 pipe loads: the 8th read is the EOF).
+ */
+START_TEST(eof_in_last_round)
+{
+	char path[] = "/tmp/check_vprelay.XXXXXX";
+	static unsigned char buf[7 * 4096];
+	struct vprelay_opts o;
+	int f, sb[2], rfd, cl[1];
+	struct result res;
+	pid_t rp;
+	size_t i;
+
+	f = mkstemp(path);
+	ck_assert_int_ne(f, -1);
+	unlink(path);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = pat(9, i);
+	ck_assert_uint_eq(vpio_writeall(f, buf, sizeof(buf)), sizeof(buf));
+	ck_assert_int_eq(lseek(f, 0, SEEK_SET), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+	memset(&o, 0, sizeof(o));
+	o.pipesz = 4096;
+	cl[0] = sb[0];
+	rp = relay_child(f, sb[1] == 1 ? 1 : dup(1), sb[1], sb[1], &o, &rfd,
+	    cl, 1);
+	close(sb[1]);
+	ck_assert_int_eq(shutdown(sb[0], SHUT_WR), 0);
+	ck_assert_int_eq(reader_check(sb[0], 9, NULL), (int64_t)sizeof(buf));
+	get_result(rfd, rp, &res);
+	ck_assert_int_eq(res.ret, 0);
+	ck_assert_uint_eq(res.st.ab, sizeof(buf));
+	close(sb[0]);
+	close(f);
+}
+END_TEST
+
 START_TEST(idle_timeout)
 {
 	int sa[2], sb[2];
@@ -445,6 +483,7 @@ vprelay_suite(void)
 	tcase_add_test(tc, half_close_other_way);
 	tcase_add_test(tc, pipes_on_side_a);
 	tcase_add_test(tc, file_and_devnull);
+	tcase_add_test(tc, eof_in_last_round);
 	tcase_add_test(tc, idle_timeout);
 	tcase_add_test(tc, stop_by_signal);
 	tcase_add_test(tc, reader_goes_away);
