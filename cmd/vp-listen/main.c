@@ -3,7 +3,7 @@
  * one with the connection on fd 0 and 1 and the UCSPI environment
  * (inetd "nowait", tcpserver style).
  *
- *	vp-listen [-1DpqvV] [-b backlog] [-C per-source] [-c limit]
+ *	vp-listen [-1Dpqv] [-b backlog] [-C per-source] [-c limit]
  *	    [-N fd] [-t timeout] endpoint program [arg ...]
  */
 #include <sys/types.h>
@@ -108,7 +108,7 @@ static void	shutdown_now(int);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: vp-listen [-1DpqvV] [-b backlog] "
+	fprintf(stderr, "usage: vp-listen [-1Dpqv] [-b backlog] "
 	    "[-C per-source] [-c limit] [-N fd]\n"
 	    "                 [-t timeout] endpoint program [arg ...]\n");
 	exit(EX_USAGE);
@@ -127,7 +127,7 @@ main(int argc, char *argv[])
 	vplog_init("vp-listen");
 	signal(SIGPIPE, SIG_IGN);
 
-	while ((ch = getopt(argc, argv, "+1b:C:c:DhN:pqt:vV")) != -1) {
+	while ((ch = getopt(argc, argv, "+1b:C:c:DhN:pqt:v")) != -1) {
 		switch (ch) {
 		case '1':
 			o.print_port = 1;
@@ -179,9 +179,6 @@ main(int argc, char *argv[])
 		case 'v':
 			vplog_level = vplog_level >= VPLOG_INFO ?
 			    VPLOG_DEBUG : VPLOG_INFO;
-			break;
-		case 'V':
-			vplog_level = VPLOG_DEBUG;
 			break;
 		default:
 			usage();
