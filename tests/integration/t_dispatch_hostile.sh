@@ -84,9 +84,9 @@ expect "SOCKS4 user id of 300 bytes: 5b" "reply 005b" \
 
 # Early data: pipelined greeting + request + payload on a socket.
 listen_ready ECHO $H echo || notok "echo server"
+listen_ready P vp-listen -1 tcp:127.0.0.1:0 vp-dispatch || notok "vp-listen"
 expect "socks5 pipelined request + early data echoed" "data hello-early" \
-    $H socks5 "$(listen_ready P vp-listen -1 tcp:127.0.0.1:0 vp-dispatch; echo $P)" \
-    127.0.0.1 "$ECHO" --early hello-early --read 11
+    $H socks5 "$P" 127.0.0.1 "$ECHO" --early hello-early --read 11
 # Early data on a pipe (not a socket): read, kept, and sent first.
 printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\npiped-early-bytes' "$ECHO" >"$T/in"
 "$D" -q <"$T/in" >"$T/out"
