@@ -150,10 +150,10 @@ fail "unix-socket proxy not first in a chain" 69 "only come first" \
     vp-dial -x "socks5://bob:pa%3Ass%40word@127.0.0.1:$MSA" 127.0.0.1 "$HP" \
     >/dev/null 2>&1 &
 DP=$!
-i=0
-while [ $i -lt 100 ]; do
+i=0	# bounded: until vp-dial runs and has read its options
+while [ $i -lt 250 ]; do
 	c=$(tr '\0' ' ' <"/proc/$DP/cmdline" 2>/dev/null)
-	case $c in *vp-dial*) break ;; esac
+	case $c in *vp-dial*\*\**) break ;; esac
 	i=$((i + 1)); sleep 0.02
 done
 case $c in
