@@ -852,9 +852,12 @@ vprules_compile(const char *path, char *err, size_t errlen)
 		goto done;
 	}
 	cmp_base = c.str;
-	qsort(c.doms.p, c.doms.n, sizeof(struct rdom), dom_cmp);
-	qsort(c.ip4.p, c.ip4.n, sizeof(struct rip4), ip4_cmp);
-	qsort(c.ip6.p, c.ip6.n, sizeof(struct rip6), ip6_cmp);
+	if (c.doms.n > 0)
+		qsort(c.doms.p, c.doms.n, sizeof(struct rdom), dom_cmp);
+	if (c.ip4.n > 0)
+		qsort(c.ip4.p, c.ip4.n, sizeof(struct rip4), ip4_cmp);
+	if (c.ip6.n > 0)
+		qsort(c.ip6.p, c.ip6.n, sizeof(struct rip6), ip6_cmp);
 	rc = write_out(&c, path);
 done:
 	fclose(f);
