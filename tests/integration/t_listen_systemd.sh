@@ -69,4 +69,64 @@ done
 same "$T/up" "$T/up.got" && same "$T/down" "$T/down.got" && \
     ok "Accept=yes --inetd vp-dial: 4 MB up, 2.5 MB down after half-close, byte for byte" || \
     notok "inetd vp-dial transfer differs ($(wc -c <"$T/up.got") / $(wc -c <"$T/down.got"))"
+
+# The shipped units, run as systemd would: the ExecStart of
+# vp-forward.service under systemd-socket-activate with the socket's
+# FileDescriptorName and a NOTIFY_SOCKET (Type=notify), and the
+# ExecStart of vp-dial@.service with --accept --inetd.
+U=$VP_SRC/scripts/systemd
+exec_of() {	# UNIT BACKENDPORT: its ExecStart, on our binaries and backend
+	sed -n 's/^ExecStart=//p' "$U/$1" |
+	    sed "s|/usr/local/bin/|$VP_BIN/|g; s| 127.0.0.1 22\$| 127.0.0.1 $2|"
+}
+fdname=$(sed -n 's/^FileDescriptorName=//p' "$U/vp-forward.socket")
+grep -qx 'Type=notify' "$U/vp-forward.service" || notok "vp-forward.service is not Type=notify"
+cmd=$(exec_of vp-forward.service "$BP")
+python3 - "$T/unit-notify.sock" >"$T/unit-notify.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+try:
+    print(s.recv(1024).decode(), flush=True)
+except socket.timeout:
+    print("timeout", flush=True)
+PY
+NP=$!
+PIDS="$PIDS $NP"
+wait_path "$T/unit-notify.sock"
+PU=$(free_port)
+# shellcheck disable=SC2086
+# (systemd-socket-activate passes on only the variables named by -E)
+bg systemd-socket-activate -l "127.0.0.1:$PU" --fdname="$fdname" \
+    -E NOTIFY_SOCKET="$T/unit-notify.sock" $cmd
+# (systemd-socket-activate execs the service at the first connection,
+# which wait_tcp's probe makes)
+wait_tcp "$PU" || notok "vp-forward.socket emulation not listening"
+rm -f "$T"/up.got.*
+socat -t 30 - "TCP:127.0.0.1:$PU" <"$T/up" >"$T/down.got2"
+wait "$NP"
+grep -qx 'READY=1' "$T/unit-notify.out" && ok "vp-forward.service ExecStart: READY=1 on NOTIFY_SOCKET" || \
+    notok "vp-forward.service readiness: $(cat "$T/unit-notify.out")"
+for f in "$T"/up.got.*; do
+	[ "$(wc -c <"$f")" -gt 0 ] && mv "$f" "$T/up.got2"
+done
+same "$T/up" "$T/up.got2" && same "$T/down" "$T/down.got2" && \
+    ok "vp-forward.socket + .service as shipped: forwarded byte for byte both ways" || \
+    notok "vp-forward units transfer differs"
+grep -qx 'Accept=yes' "$U/vp-dial.socket" && grep -qx 'StandardInput=socket' "$U/vp-dial@.service" || \
+    notok "vp-dial.socket/@.service are not Accept=yes / StandardInput=socket"
+cmd=$(exec_of vp-dial@.service "$BP")
+PY2=$(free_port)
+# shellcheck disable=SC2086
+bg systemd-socket-activate -l "127.0.0.1:$PY2" --accept --inetd $cmd
+wait_tcp "$PY2" || notok "vp-dial.socket emulation not listening"
+rm -f "$T"/up.got.*
+socat -t 30 - "TCP:127.0.0.1:$PY2" <"$T/up" >"$T/down.got3"
+for f in "$T"/up.got.*; do
+	[ "$(wc -c <"$f")" -gt 0 ] && mv "$f" "$T/up.got3"
+done
+same "$T/up" "$T/up.got3" && same "$T/down" "$T/down.got3" && \
+    ok "vp-dial.socket + vp-dial@.service as shipped: forwarded byte for byte both ways" || \
+    notok "vp-dial@.service transfer differs"
 finish
