@@ -8,7 +8,8 @@
 #   BYTES=1073741824  bulk bytes per run (>= 1 GiB)   RUNS=2  best of
 #   CONNS=3000        short connections per relay     PAR=8   clients
 #
-# Bulk: tests/tools/bench_bulk sends BYTES through the relay to a sink.
+# Bulk: tests/tools/bench_dialxfer (vp-dial's bench tool) sends BYTES
+# through the relay to its sink.
 # Rate: tests/tools/bench_connrate opens CONNS connections (PAR at a
 # time), each answered with one byte by the backend and closed.
 # CPU: user+sys of the relay's listening process and its reaped children
@@ -17,7 +18,7 @@
 set -u
 B=${VP_BUILD:-build}
 BIN=$B/bin
-BULK=$B/tools/bench_bulk
+BULK=$B/tools/bench_dialxfer
 RATE=$B/tools/bench_connrate
 BYTES=${BYTES:-1073741824}
 RUNS=${RUNS:-2}
@@ -74,14 +75,14 @@ wait_children() {	# PID: bounded wait until it has no children left
 }
 
 # Backends.
-"$BULK" sink 0 >"$T/sink.port" &
+"$BULK" sink >"$T/sink.port" &
 PIDS="$PIDS $!"
 SINK=$(wait_port_file "$T/sink.port")
 "$RATE" serve 0 >"$T/rate.port" &
 PIDS="$PIDS $!"
 RSRV=$(wait_port_file "$T/rate.port")
 
-# start_relay KIND BACKEND: starts the relay, sets RP (port), RPID.
+# start_relay KIND BACKEND [SOCATOPT]: starts the relay, sets RP, RPID.
 start_relay() {
 	RP=$(free_port)
 	case $1 in
@@ -95,9 +96,10 @@ start_relay() {
 		;;
 	tcpserver)
 		# socat on stdio cannot half-close a socket it holds as
-		# fds 0 and 1, so it waits -t after the first EOF: -t 0.
+		# fds 0 and 1, so after the backend's EOF it waits -t
+		# (0.5 s) for the client's: -t 0 for short connections.
 		tcpserver -RHl0 -c 256 -b 1024 127.0.0.1 "$RP" \
-		    socat -t 0 - "TCP:127.0.0.1:$2" &
+		    socat ${3:-} - "TCP:127.0.0.1:$2" &
 		;;
 	esac
 	RPID=$!
@@ -119,7 +121,7 @@ bulk() {
 		[ -n "${3:-}" ] && _c0=$(cpu_ticks "$3")
 		_out=$("$BULK" send "$2" "$BYTES") || { echo "bulk $1 failed" >&2; return; }
 		[ -n "${3:-}" ] && wait_children "$3"
-		_g=$(echo "$_out" | awk '{ print $3 }')
+		_g=$(echo "$_out" | awk '{ print $2 }')
 		if [ -n "${3:-}" ]; then
 			_c1=$(cpu_ticks "$3")
 			_cpu=$(awk -v a="$_c0" -v b="$_c1" -v t="$TCK" -v n="$BYTES" \
@@ -127,7 +129,7 @@ bulk() {
 		else
 			_cpu=-
 		fi
-		echo "  $1 run $((_r + 1)): $_out (bytes s Gbit/s), cpu $_cpu s/GiB" >&2
+		echo "  $1 run $((_r + 1)): $_out (s Gbit/s), cpu $_cpu s/GiB" >&2
 		if awk -v a="$_g" -v b="$GB" 'BEGIN { exit !(a > b) }'; then
 			GB=$_g
 			CPU=$_cpu
@@ -154,7 +156,7 @@ for k in $KINDS; do
 	bulk "$k" "$RP" "$RPID"
 	eval "${k}_GB=\$GB ${k}_CPU=\$CPU"
 	stop_relay
-	start_relay "$k" "$RSRV"
+	start_relay "$k" "$RSRV" "-t 0"
 	rate "$k" "$RP"
 	eval "${k}_CR=\$CR"
 	stop_relay
