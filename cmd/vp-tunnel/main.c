@@ -9,6 +9,7 @@
  * libcommon/vptunnel (state machines) over libcommon/vplink (the
  * transport); this file wires sockets, children and signals to them.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -72,6 +73,7 @@ struct conn {
 	uint8_t		 connecting;	/* -f: connect in progress */
 	uint8_t		 dead;		/* close now */
 	uint8_t		 rst;		/* ... with a reset */
+	uint8_t		 ev_reg;	/* events registered in epfd (POLL*) */
 	uint32_t	 id;
 	int64_t		 since;
 	uint64_t	 in, out;	/* bytes to / from the local side */
@@ -108,6 +110,7 @@ static int draining;
 static int64_t drain_by;
 static uint8_t scratch[VPF_HDRLEN + 1024 * 1024];
 static struct vpenv childenv;
+static int epfd = -1;			/* every stream's local fd */
 
 /* client */
 static struct vpendpoint peer_ep;
@@ -205,6 +208,9 @@ close_fd(struct conn *c, int rst)
 
 	if (c->fd == -1)
 		return;
+	if (c->ev_reg != 0)
+		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->ev_reg = 0;
 	if (rst)
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	(void)close(c->fd);
@@ -636,6 +642,59 @@ conn_done(struct conn *c)
 	return vpt_peek(c->s, &p) == 0 && (c->wr_shut || !c->peer_fin);
 }
 
+/* Makes epfd watch exactly the events c wants now. */
+static void
+conn_register(struct conn *c)
+{
+	struct epoll_event ee;
+	short want = conn_events(c);
+
+	if (want == c->ev_reg || c->fd == -1)
+		return;
+	memset(&ee, 0, sizeof(ee));
+	ee.events = (want & POLLIN ? EPOLLIN : 0) | (want & POLLOUT ? EPOLLOUT : 0);
+	ee.data.ptr = c;
+	if (want == 0)
+		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	else if (epoll_ctl(epfd, c->ev_reg == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD,
+	    c->fd, &ee) == -1) {
+		vplog_warn_errno("stream %u: epoll", c->id);
+		conn_kill(c, "local error", 1);
+		return;
+	}
+	c->ev_reg = want;
+}
+
+/* Runs the local side of every stream epoll reports. */
+static void
+conns_ready(void)
+{
+	struct epoll_event ev[256];
+	struct conn *c;
+	int n, i, k;
+	uint32_t e;
+
+	for (k = 0; k < 16; k++) {
+		n = epoll_wait(epfd, ev, 256, 0);
+		if (n <= 0)
+			return;
+		for (i = 0; i < n; i++) {
+			c = ev[i].data.ptr;
+			e = ev[i].events;
+			if (c->dead || c->tun == NULL || c->tun->closing)
+				continue;
+			if ((e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
+			    (c->ev_reg & POLLOUT))
+				conn_writable(c);
+			if ((e & (EPOLLIN | EPOLLERR | EPOLLHUP)) &&
+			    (c->ev_reg & POLLIN) && !c->dead)
+				conn_readable(c);
+		}
+		if (n < 256)
+			return;
+	}
+}
+
 /* ---- client: local connections */
 
 static void
@@ -995,18 +1054,19 @@ run(void)
 				continue;
 			}
 			wait = earlier(wait, vpt_next_timeout(tn->t, now));
-			for (c = tn->conns; c != NULL; c = c->next) {
-				short ev = conn_events(c);
-
-				if (ev == 0)
-					continue;
-				pfd[np].fd = c->fd;
-				pfd[np].events = ev;
-				slots[np].kind = SL_CONN;
-				slots[np].obj = c;
-				slots[np++].n = 1;
-			}
+			/*
+			 * Streams' local fds live in epoll (many idle streams
+			 * would make poll(2) scan them all); only changes of
+			 * the wanted events cost a system call.
+			 */
+			for (c = tn->conns; c != NULL; c = c->next)
+				conn_register(c);
 		}
+		grow(np + 1);
+		pfd[np].fd = epfd;
+		pfd[np].events = POLLIN;
+		slots[np].kind = SL_CONN;
+		slots[np++].n = 1;
 		if (o.mode == CLIENT && tuns == NULL && reconnect_at > 0)
 			wait = earlier(wait, reconnect_at - now);
 		if (pending != NULL)
@@ -1082,22 +1142,9 @@ run(void)
 				tun_read(tn, now);
 		}
 		/* Conns. */
-		for (i = 0; r > 0 && i < np; i++) {
-			if (slots[i].kind != SL_CONN || pfd[i].revents == 0)
-				continue;
-			c = slots[i].obj;
-			if (c->dead || c->tun->closing)
-				continue;
-			if (pfd[i].revents & (POLLOUT | POLLERR | POLLHUP))
-				if (pfd[i].events & POLLOUT)
-					conn_writable(c);
-			if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
-				if ((pfd[i].events & POLLIN) && !c->dead)
-					conn_readable(c);
-			if ((pfd[i].revents & POLLERR) &&
-			    !(pfd[i].events & (POLLIN | POLLOUT)))
-				conn_kill(c, "local error", 1);
-		}
+		for (i = 0; r > 0 && i < np; i++)
+			if (slots[i].kind == SL_CONN && pfd[i].revents != 0)
+				conns_ready();
 		/* Wrap-up: finished conns, dead tunnels. */
 		for (tn = tuns; tn != NULL; tn = tnext) {
 			tnext = tn->next;
@@ -1323,6 +1370,8 @@ main(int argc, char *argv[])
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		vplog_die_errno(EX_OSERR, "pipe");
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		vplog_die_errno(EX_OSERR, "epoll");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
