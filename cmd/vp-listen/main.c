@@ -44,6 +44,7 @@
 
 enum slot_state {
 	S_FREE = 0,
+	S_NEW,		/* accepted, being routed */
 	S_HEADER,	/* waiting for the PROXY header */
 	S_WAITSRC,	/* its source is at the -C limit: held, not dropped */
 	S_RUNNING	/* program running */
@@ -80,6 +81,8 @@ static struct slot *slots;
 static int *freelist;		/* stack of free slot indexes */
 static int nfree;
 static int nwaitsrc;
+static size_t hiwater;		/* slots above this were never used */
+static int nheader;		/* slots in S_HEADER */
 static uint64_t nextid = 1;
 static struct vplisten lis;
 static struct vpenv env;
@@ -219,7 +222,7 @@ main(int argc, char *argv[])
 	    (freelist = calloc((size_t)o.limit, sizeof(*freelist))) == NULL)
 		vplog_die(EX_OSERR, "out of memory");
 	for (i = 0; i < (size_t)o.limit; i++)
-		freelist[nfree++] = o.limit - 1 - (int)i;
+		freelist[nfree++] = o.limit - 1 - (int)i;	/* 0 on top */
 	if (vpenv_init(&env, 1) == -1)
 		vplog_die(EX_OSERR, "out of memory");
 	vpenv_unset(&env, "NOTIFY_SOCKET");
@@ -341,7 +344,7 @@ serve(int sfd)
 		next = -1;
 		if (!accepting && nfree > 0)
 			next = backoff_until;
-		for (i = 0; i < (size_t)o.limit; i++) {
+		for (i = 0; nheader > 0 && i < hiwater; i++) {
 			if (slots[i].state != S_HEADER)
 				continue;
 			hslot[npfd] = &slots[i];
@@ -371,7 +374,7 @@ serve(int sfd)
 			if (pfd[i].revents && hslot[i]->state == S_HEADER)
 				header_step(hslot[i]);
 		now = vpio_now_ms();
-		for (i = 0; i < (size_t)o.limit; i++)
+		for (i = 0; nheader > 0 && i < hiwater; i++)
 			if (slots[i].state == S_HEADER &&
 			    slots[i].deadline <= now)
 				drop(&slots[i], "no complete PROXY header "
@@ -420,8 +423,15 @@ new_connection(int fd)
 	struct slot *s;
 	int one = 1;
 
+	/*
+	 * The free list is a stack with the lowest slots on top, so the
+	 * slots in use stay below the high-water mark the loops scan to.
+	 */
 	s = &slots[freelist[--nfree]];
+	if ((size_t)(s - slots) + 1 > hiwater)
+		hiwater = (size_t)(s - slots) + 1;
 	memset(s, 0, sizeof(*s));
+	s->state = S_NEW;
 	s->fd = fd;
 	s->id = nextid++;
 	s->start = vpio_now_ms();
@@ -430,6 +440,7 @@ new_connection(int fd)
 		    sizeof(one));
 	if (o.proxy) {
 		s->state = S_HEADER;
+		nheader++;
 		s->deadline = s->start + o.header_ms;
 		header_step(s);
 		return;
@@ -530,6 +541,8 @@ readfail:
 static void
 header_done(struct slot *s, const struct vppp_info *info)
 {
+	s->state = S_NEW;
+	nheader--;
 	free(s->hbuf);
 	s->hbuf = NULL;
 	s->hlen = s->hcap = 0;
@@ -604,7 +617,7 @@ reap(void)
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		s = NULL;
-		for (i = 0; i < (size_t)o.limit; i++)
+		for (i = 0; i < hiwater; i++)
 			if (slots[i].state == S_RUNNING &&
 			    slots[i].pid == pid) {
 				s = &slots[i];
@@ -630,7 +643,7 @@ reap(void)
 			continue;
 		/* The oldest connection waiting for this source. */
 		w = NULL;
-		for (i = 0; i < (size_t)o.limit; i++)
+		for (i = 0; i < hiwater; i++)
 			if (slots[i].state == S_WAITSRC &&
 			    memcmp(slots[i].key, key, sizeof(key)) == 0 &&
 			    (w == NULL || slots[i].id < w->id))
@@ -647,6 +660,8 @@ free_slot(struct slot *s)
 {
 	if (s->state == S_WAITSRC)
 		nwaitsrc--;
+	else if (s->state == S_HEADER)
+		nheader--;
 	free(s->hbuf);
 	memset(s, 0, sizeof(*s));
 	s->state = S_FREE;
@@ -675,7 +690,7 @@ source_count(const unsigned char *key)
 	size_t i;
 	int n = 0;
 
-	for (i = 0; i < (size_t)o.limit; i++)
+	for (i = 0; i < hiwater; i++)
 		if (slots[i].state == S_RUNNING && slots[i].haskey &&
 		    memcmp(slots[i].key, key, 17) == 0)
 			n++;
@@ -750,7 +765,7 @@ shutdown_now(int sig)
 	size_t i;
 
 	vplisten_close(&lis, 1);
-	for (i = 0; i < (size_t)o.limit; i++)
+	for (i = 0; i < hiwater; i++)
 		if ((slots[i].state == S_HEADER ||
 		    slots[i].state == S_WAITSRC) && slots[i].fd >= 0)
 			close(slots[i].fd);
