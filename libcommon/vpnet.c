@@ -193,20 +193,45 @@ vpnet_start(const struct addrinfo *ai, int *done)
 	return -1;
 }
 
+size_t
+vpnet_interleave(const struct addrinfo *res, const struct addrinfo **order,
+    size_t max)
+{
+	const struct addrinfo *v6[VPNET_MAXADDR], *v4[VPNET_MAXADDR];
+	const struct addrinfo *ai;
+	size_t n6 = 0, n4 = 0, n = 0, a, b;
+	int first6;
+
+	if (res == NULL || max == 0)
+		return 0;
+	if (max > VPNET_MAXADDR)
+		max = VPNET_MAXADDR;
+	first6 = res->ai_family == AF_INET6;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET6 && n6 < max)
+			v6[n6++] = ai;
+		else if (ai->ai_family == AF_INET && n4 < max)
+			v4[n4++] = ai;
+	}
+	/* one of the first family, one of the other, and so on */
+	for (a = b = 0; n < max && (a < n6 || b < n4);) {
+		if (first6 ? a < n6 : b >= n4)
+			order[n++] = v6[a++];
+		else
+			order[n++] = v4[b++];
+		if (n < max && (first6 ? b < n4 : a < n6))
+			order[n++] = first6 ? v4[b++] : v6[a++];
+	}
+	return n;
+}
+
 int
 vpnet_dial_tcp(const char *host, unsigned port, int family, int timeout_ms,
     char *peer, size_t peerlen)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	const struct addrinfo *order[VPNET_MAXADDR];
-	const struct addrinfo *pai[VPNET_MAXADDR];
-	struct pollfd pfd[VPNET_MAXADDR];
-	const struct addrinfo *v6[VPNET_MAXADDR], *v4[VPNET_MAXADDR];
-	size_t n6 = 0, n4 = 0, n = 0, next = 0, npend = 0, i, a, b;
+	struct addrinfo hints, *res = NULL;
 	char portstr[8];
-	int64_t deadline, next_at = 0, now;
-	int gai, fd, done, besterr = 0, err, one = 1, wait, r, first6;
-	socklen_t elen;
+	int gai, fd, e;
 
 	if (host == NULL || *host == '\0' || port > 65535) {
 		errno = EINVAL;
@@ -225,36 +250,36 @@ vpnet_dial_tcp(const char *host, unsigned port, int family, int timeout_ms,
 		errno = vpnet_gai_errno(gai, errno);
 		return -1;
 	}
+	fd = vpnet_dial_ai(res, timeout_ms, peer, peerlen);
+	e = errno;
+	freeaddrinfo(res);
+	errno = e;
+	return fd;
+}
 
-	/* Interleave the families, starting with the resolver's first. */
-	first6 = res->ai_family == AF_INET6;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_family == AF_INET6 && n6 < VPNET_MAXADDR)
-			v6[n6++] = ai;
-		else if (ai->ai_family == AF_INET && n4 < VPNET_MAXADDR)
-			v4[n4++] = ai;
-	}
-	for (a = b = 0; n < VPNET_MAXADDR && (a < n6 || b < n4);) {
-		if (first6 ? a < n6 : b >= n4)
-			order[n++] = v6[a++];
-		else
-			order[n++] = v4[b++];
-		if (n < VPNET_MAXADDR && (first6 ? b < n4 : a < n6))
-			order[n++] = first6 ? v4[b++] : v6[a++];
-	}
-	if (n == 0) {
-		freeaddrinfo(res);
+int
+vpnet_dial_ai(const struct addrinfo *res, int timeout_ms, char *peer,
+    size_t peerlen)
+{
+	const struct addrinfo *order[VPNET_MAXADDR];
+	const struct addrinfo *pai[VPNET_MAXADDR], *ai;
+	struct pollfd pfd[VPNET_MAXADDR];
+	size_t n, next = 0, npend = 0, i;
+	int64_t deadline, next_at = 0, now;
+	int fd, done, besterr = 0, err, one = 1, wait, r;
+	socklen_t elen;
+
+	if ((n = vpnet_interleave(res, order, VPNET_MAXADDR)) == 0) {
 		errno = VPNET_ENONAME;
 		return -1;
 	}
-
 	deadline = timeout_ms > 0 ? vpio_now_ms() + timeout_ms : -1;
 	fd = -1;
 	for (;;) {
 		now = vpio_now_ms();
 		/* Start the next address when it is due, or nothing runs. */
 		while (next < n && (npend == 0 || now >= next_at)) {
-			ai = (struct addrinfo *)(uintptr_t)order[next++];
+			ai = order[next++];
 			r = vpnet_start(ai, &done);
 			if (r == -1) {
 				err = errno;
@@ -325,7 +350,6 @@ vpnet_dial_tcp(const char *host, unsigned port, int family, int timeout_ms,
 	}
 	for (i = 0; i < npend; i++)
 		close(pfd[i].fd);
-	freeaddrinfo(res);
 	errno = besterr != 0 ? besterr : ECONNREFUSED;
 	return -1;
 
@@ -336,7 +360,6 @@ won:
 	if (peer != NULL)
 		vpnet_addr_str(pai[0]->ai_addr, pai[0]->ai_addrlen, peer,
 		    peerlen);
-	freeaddrinfo(res);
 	return fd;
 }
 

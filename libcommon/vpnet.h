@@ -45,6 +45,24 @@
 int	vpnet_dial_tcp(const char *host, unsigned port, int family,
 	    int timeout_ms, char *peer, size_t peerlen);
 
+struct addrinfo;
+
+/*
+ * vpnet_dial_ai(): the happy-eyeballs race of vpnet_dial_tcp() over an
+ * already resolved list (SOCK_STREAM entries). Same results; an empty
+ * list is VPNET_ENONAME.
+ */
+int	vpnet_dial_ai(const struct addrinfo *res, int timeout_ms, char *peer,
+	    size_t peerlen);
+
+/*
+ * vpnet_interleave(): the order vpnet_dial_ai() tries res in: IPv6 and
+ * IPv4 alternating, starting with the family of the first entry, at
+ * most max (<= VPNET_MAXADDR) entries. Returns how many were stored.
+ */
+size_t	vpnet_interleave(const struct addrinfo *res,
+	    const struct addrinfo **order, size_t max);
+
 /*
  * vpnet_dial_unix(): connects to a unix stream socket; path "@name" is
  * the abstract name "name". Waits for backlog room at most timeout_ms

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 
 #include <check.h>
 #include <errno.h>
@@ -124,6 +125,145 @@ START_TEST(tcp_timeout)
 	for (i = 0; i < 4; i++)
 		close(c[i]);
 	close(l);
+}
+END_TEST
+
+/* A synthetic addrinfo for 127.0.0.1 or ::1 and port. */
+static struct addrinfo *
+mkai(int fam, unsigned port, struct addrinfo *next)
+{
+	struct addrinfo *ai = calloc(1, sizeof(*ai));
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+
+	ai->ai_family = fam;
+	ai->ai_socktype = SOCK_STREAM;
+	ai->ai_protocol = IPPROTO_TCP;
+	ai->ai_next = next;
+	if (fam == AF_INET) {
+		sin = calloc(1, sizeof(*sin));
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ai->ai_addr = (struct sockaddr *)sin;
+		ai->ai_addrlen = sizeof(*sin);
+	} else {
+		sin6 = calloc(1, sizeof(*sin6));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr = in6addr_loopback;
+		ai->ai_addr = (struct sockaddr *)sin6;
+		ai->ai_addrlen = sizeof(*sin6);
+	}
+	return ai;
+}
+
+static void
+freeai(struct addrinfo *ai)
+{
+	struct addrinfo *n;
+
+	for (; ai != NULL; ai = n) {
+		n = ai->ai_next;
+		free(ai->ai_addr);
+		free(ai);
+	}
+}
+
+START_TEST(interleave_order)
+{
+	const struct addrinfo *o[VPNET_MAXADDR];
+	struct addrinfo *l;
+	size_t n;
+
+	/* 6 6 6 4 -> 6 4 6 6 */
+	l = mkai(AF_INET6, 1, mkai(AF_INET6, 2, mkai(AF_INET6, 3,
+	    mkai(AF_INET, 4, NULL))));
+	n = vpnet_interleave(l, o, VPNET_MAXADDR);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(o[0]->ai_family, AF_INET6);
+	ck_assert_int_eq(o[1]->ai_family, AF_INET);
+	ck_assert_int_eq(o[2]->ai_family, AF_INET6);
+	ck_assert_int_eq(o[3]->ai_family, AF_INET6);
+	ck_assert_ptr_eq(o[2], l->ai_next);
+	freeai(l);
+	/* 4 4 6 6 -> 4 6 4 6 */
+	l = mkai(AF_INET, 1, mkai(AF_INET, 2, mkai(AF_INET6, 3,
+	    mkai(AF_INET6, 4, NULL))));
+	n = vpnet_interleave(l, o, 3);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(o[0]->ai_family, AF_INET);
+	ck_assert_int_eq(o[1]->ai_family, AF_INET6);
+	ck_assert_int_eq(o[2]->ai_family, AF_INET);
+	freeai(l);
+	ck_assert_uint_eq(vpnet_interleave(NULL, o, 4), 0);
+	ck_assert_int_eq(vpnet_dial_ai(NULL, 100, NULL, 0), -1);
+	ck_assert_int_eq(errno, VPNET_ENONAME);
+}
+END_TEST
+
+/*
+ * Happy eyeballs on loopback: the first address never answers (a full
+ * backlog drops the SYN), the second (IPv6) does: connected after the
+ * 250 ms stagger, long before the deadline, to the second address.
+ */
+START_TEST(race_stagger)
+{
+	struct sockaddr_in6 s6;
+	socklen_t len = sizeof(s6);
+	char peer[VPNET_ADDRSTRLEN], want[64];
+	struct addrinfo *l;
+	unsigned pq, p6;
+	int q, fill[3], l6, fd, i;
+	int64_t t0, dt;
+
+	q = tcp_sock(0, &pq);
+	for (i = 0; i < 3; i++) {
+		struct sockaddr_in sin;
+
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(pq);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		(void)connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	l6 = socket(AF_INET6, SOCK_STREAM, 0);
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	s6.sin6_addr = in6addr_loopback;
+	if (bind(l6, (struct sockaddr *)&s6, sizeof(s6)) == -1) {
+		close(l6);	/* no IPv6 loopback here: nothing to race */
+		goto out;
+	}
+	ck_assert_int_eq(listen(l6, 5), 0);
+	ck_assert_int_eq(getsockname(l6, (struct sockaddr *)&s6, &len), 0);
+	p6 = ntohs(s6.sin6_port);
+	l = mkai(AF_INET, pq, mkai(AF_INET6, p6, NULL));
+	t0 = vpio_now_ms();
+	fd = vpnet_dial_ai(l, 5000, peer, sizeof(peer));
+	dt = vpio_now_ms() - t0;
+	ck_assert_int_ge(fd, 0);
+	snprintf(want, sizeof(want), "[::1]:%u", p6);
+	ck_assert_str_eq(peer, want);
+	ck_assert_int_ge(dt, VPNET_STAGGER_MS - 10);
+	ck_assert_int_lt(dt, 2000);
+	close(fd);
+	freeai(l);
+	/* refused first: the next one starts at once, the third wins */
+	l = mkai(AF_INET6, p6 == 1 ? 2 : 1, mkai(AF_INET, pq, mkai(AF_INET6,
+	    p6, NULL)));
+	t0 = vpio_now_ms();
+	fd = vpnet_dial_ai(l, 5000, peer, sizeof(peer));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_str_eq(peer, want);
+	close(fd);
+	freeai(l);
+	close(l6);
+out:
+	for (i = 0; i < 3; i++)
+		close(fill[i]);
+	close(q);
 }
 END_TEST
 
@@ -271,6 +411,8 @@ vpnet_suite(void)
 	tcase_add_test(tc, tcp_refused);
 	tcase_add_test(tc, tcp_noname);
 	tcase_add_test(tc, tcp_timeout);
+	tcase_add_test(tc, interleave_order);
+	tcase_add_test(tc, race_stagger);
 	tcase_add_test(tc, unix_paths);
 	tcase_add_test(tc, unix_timeout);
 	tcase_add_test(tc, addr_text);
