@@ -22,6 +22,7 @@
 #include "vpendpoint.h"
 #include "vpio.h"
 #include "vplog.h"
+#include "vpnet.h"
 #include "vpproxyc.h"
 #include "vpreply.h"
 
@@ -199,6 +200,11 @@ main(int argc, char *argv[])
 		}
 	} else
 		usage();
+	if (o.host != NULL && o.nproxies == 0 &&
+	    ((o.family == AF_INET && vpnet_is_ip(o.host) == 6) ||
+	    (o.family == AF_INET6 && vpnet_is_ip(o.host) == 4)))
+		vplog_die(EX_USAGE, "-%c contradicts the address %.64s",
+		    o.family == AF_INET ? '4' : '6', o.host);
 	if (o.ep != NULL && o.ep->kind == VPEP_UNIX && o.family != AF_UNSPEC)
 		vplog_die(EX_USAGE, "-4/-6 make no sense for a unix socket");
 

@@ -159,6 +159,40 @@ sed '1,/^\r$/d' "$T/resp" >"$T/body"
 same "$T/body" "$T/www/big.bin" && ok "destination from VP_DEST_HOST/PORT" ||
     notok "VP_DEST_HOST/PORT"
 
+# --- IPv6 literals, -4/-6
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
+    2>/dev/null; then
+	socat_ready P TCP6-LISTEN:0,bind=[::1] \
+	    SYSTEM:"cat >'$T/up.v6'; cat '$T/down'"
+	vp-dial -6 ::1 "$P" <"$T/up" >"$T/down.v6" 2>"$T/err"
+	rc=$?
+	if [ $rc -eq 0 ] && same "$T/up" "$T/up.v6" &&
+	    same "$T/down" "$T/down.v6"; then
+		ok "IPv6: vp-dial -6 ::1 PORT both ways"
+	else
+		notok "IPv6 (rc $rc)"; cat "$T/err"
+	fi
+	vp-dial -4 ::1 "$P" </dev/null 2>"$T/err"
+	[ $? -eq 64 ] && ok "-4 with an IPv6 literal: usage error" ||
+	    notok "-4 ::1"
+else
+	skip "no IPv6 loopback"
+fi
+
+# --- idle timeout: nothing moves for 300 ms, the relay ends (exit 0)
+socat_ready P TCP-LISTEN:0,bind=127.0.0.1 SYSTEM:"cat >/dev/null"
+mkfifo "$T/idlefifo"
+vp-dial -v -i 300ms 127.0.0.1 "$P" <"$T/idlefifo" >/dev/null 2>"$T/err" &
+DP=$!
+exec 8>"$T/idlefifo"
+wait_pid $DP 10
+exec 8>&-
+if [ "$RC" = 0 ] && grep -q 'idle timeout' "$T/err"; then
+	ok "-i 300ms: an idle connection ends, exit 0, logged"
+else
+	notok "idle timeout (rc $RC)"; cat "$T/err"
+fi
+
 # --- signals: SIGHUP during the relay ends it cleanly (exit 0)
 socat_ready P TCP-LISTEN:0,bind=127.0.0.1 SYSTEM:"cat >'$T/up.6'"
 mkfifo "$T/fifo"
