@@ -388,6 +388,8 @@ serve(int sfd)
 static void
 accept_some(int lfd)
 {
+	static int64_t last_warn;
+	int64_t now;
 	int fd, n;
 
 	for (n = 0; n < ACCEPT_BATCH && nfree > 0; n++) {
@@ -407,9 +409,17 @@ accept_some(int lfd)
 			case ETIMEDOUT:
 				continue;	/* that client's problem */
 			default:
-				/* EMFILE, ENFILE, ENOBUFS, ENOMEM: wait. */
-				vplog_warn_errno("accept");
-				backoff_until = vpio_now_ms() + BACKOFF_MS;
+				/*
+				 * EMFILE, ENFILE, ENOBUFS, ENOMEM: wait a
+				 * little, warn at most every 10 s.
+				 */
+				now = vpio_now_ms();
+				if (last_warn == 0 || now - last_warn >= 10000) {
+					vplog_warn_errno("accept (pausing "
+					    "%d ms)", BACKOFF_MS);
+					last_warn = now;
+				}
+				backoff_until = now + BACKOFF_MS;
 				return;
 			}
 		}

@@ -128,4 +128,25 @@ s=$(grep -c ': pid [0-9]*$' "$T/v.log")
 e=$(grep -c 'exited 0 after' "$T/v.log")
 [ "$s" = 2000 ] && [ "$e" = 2000 ] && ok "-v: one start and one end line per connection" || \
     notok "-v lines: $s starts, $e ends"
+
+# Out of descriptors (EMFILE): vp-listen pauses accepting, warns once,
+# and serves again when descriptors free up; it neither spins nor dies.
+listen_ready P sh -c 'ulimit -n 12 && exec vp-listen -1 -p -t 1s tcp:127.0.0.1:0 sh -c "echo ok"' 2>"$T/emfile.log"
+LP=$LASTPID
+python3 - "$P" >"$T/emfile.out" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(15)]
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"PROXY UNKNOWN\r\n")
+s.settimeout(20)
+print(s.recv(10).decode().strip())
+PY
+cpu=$(awk '{ print $14 + $15 }' /proc/"$LP"/stat)
+[ "$(cat "$T/emfile.out")" = ok ] && kill -0 "$LP" && \
+    ok "EMFILE: accepting pauses, the client is served once descriptors free up" || \
+    { notok "EMFILE: '$(cat "$T/emfile.out")'"; cat "$T/emfile.log"; }
+[ "$(grep -c 'Too many open files' "$T/emfile.log")" = 1 ] && [ "$cpu" -lt 50 ] && \
+    ok "EMFILE: one warning, no busy loop ($cpu ticks of CPU)" || \
+    notok "EMFILE: $(grep -c 'Too many' "$T/emfile.log") warnings, $cpu ticks"
 finish
