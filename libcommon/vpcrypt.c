@@ -198,19 +198,32 @@ void
 vpcrypt_tx_init(struct vpcrypt_tx *tx, const uint8_t psk[VPCRYPT_KEYLEN],
     int direction, uint32_t unixtime, int suite)
 {
-	uint8_t dkey[VPCRYPT_KEYLEN], sender[8];
+	uint8_t sender[8];
 
 	if (!vpcrypt_suite_ok(suite))
 		suite = VPCRYPT_SUITE_CHACHA;
-	vpcrypt_derive(dkey, psk, direction);
+	vpcrypt_derive(tx->dkey, psk, direction);
 	sender[0] = unixtime;
 	sender[1] = unixtime >> 8;
 	sender[2] = unixtime >> 16;
 	sender[3] = unixtime >> 24;
 	randombytes_buf(sender + 4, 4);
-	skey_make(&tx->sk, dkey, sender, suite);
-	sodium_memzero(dkey, sizeof(dkey));
+	skey_make(&tx->sk, tx->dkey, sender, suite);
 	tx->ctr = 1;
+}
+
+int
+vpcrypt_tx_set_suite(struct vpcrypt_tx *tx, int suite)
+{
+	uint8_t sender[8];
+
+	if (!vpcrypt_suite_ok(suite))
+		return -1;
+	if (suite != tx->sk.suite) {
+		memcpy(sender, tx->sk.sender, 8);
+		skey_make(&tx->sk, tx->dkey, sender, suite);
+	}
+	return 0;
 }
 
 void
@@ -256,7 +269,8 @@ vpcrypt_seal(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
 	memcpy(out, tx->sk.sender, 8);
 	for (i = 0; i < 7; i++)
 		out[8 + i] = (uint8_t)(c >> (8 * i));
-	out[15] = (uint8_t)tx->sk.suite;
+	out[15] = (uint8_t)(tx->sk.suite |
+	    (vpcrypt_suite_ok(VPCRYPT_SUITE_AESGCM) ? 0x80 : 0));
 	make_nonce(nonce, c);
 	if (tx->sk.suite == VPCRYPT_SUITE_AESGCM)
 		crypto_aead_aes256gcm_encrypt_afternm(out + VPCRYPT_HDRLEN,
@@ -298,7 +312,7 @@ vpcrypt_open(struct vpcrypt_rx *rx, uint8_t *buf, size_t len,
 
 	if (vpcrypt_peek(buf, len, sender, ctr) == -1)
 		return -1;
-	suite = buf[15];
+	suite = buf[15] & 0x7f;
 	if (!vpcrypt_suite_ok(suite))
 		return -1;
 	if (sk->suite != suite || memcmp(sk->sender, sender, 8) != 0) {
@@ -323,6 +337,7 @@ vpcrypt_open(struct vpcrypt_rx *rx, uint8_t *buf, size_t len,
 		rx->sk = tmp;
 		sodium_memzero(&tmp, sizeof(tmp));
 	}
+	rx->peer_aes = (buf[15] & 0x80) != 0;
 	return (long)mlen;
 }
 

@@ -14,9 +14,10 @@
  * suite: keyed BLAKE2b of sender id | suite under the direction key.
  * With a key of its own per session, the 12-byte nonce is simply the
  * counter (LE) and 4 zero bytes.  Suites: 1 ChaCha20-Poly1305-IETF,
- * 2 AES-256-GCM (only where the CPU has AES instructions).  A receiver
- * opens either suite it can.  It keeps a 1024-datagram sliding replay
- * window over the peer's counter.
+ * 2 AES-256-GCM (only where the CPU has AES instructions).  Bit 7 of the
+ * suite byte says "I can open AES-256-GCM", so two ends that both can
+ * move to it.  A receiver opens either suite it can.  It keeps a
+ * 1024-datagram sliding replay window over the peer's counter.
  *
  * Nothing here exits or logs.
  */
@@ -51,6 +52,7 @@ struct vpcrypt_skey {
 };
 
 struct vpcrypt_tx {
+	uint8_t		dkey[VPCRYPT_KEYLEN];
 	struct vpcrypt_skey sk;
 	uint64_t	ctr;
 };
@@ -59,6 +61,7 @@ struct vpcrypt_tx {
 struct vpcrypt_rx {
 	uint8_t		dkey[VPCRYPT_KEYLEN];
 	struct vpcrypt_skey sk;
+	int		peer_aes;	/* last datagram: its sender opens AES */
 };
 
 struct vpcrypt_replay {
@@ -101,6 +104,11 @@ int	vpcrypt_suite_parse(const char *name);
 void	vpcrypt_tx_init(struct vpcrypt_tx *tx,
 	    const uint8_t psk[VPCRYPT_KEYLEN], int direction, uint32_t unixtime,
 	    int suite);
+/*
+ * Switches a sender to suite (same sender id and counter, the session
+ * key for the new suite).  Returns 0, or -1 if suite is unusable here.
+ */
+int	vpcrypt_tx_set_suite(struct vpcrypt_tx *tx, int suite);
 /* Sets up a receiver for direction. */
 void	vpcrypt_rx_init(struct vpcrypt_rx *rx,
 	    const uint8_t psk[VPCRYPT_KEYLEN], int direction);

@@ -61,6 +61,7 @@ struct ksess {
 	struct sockaddr_storage	peer;
 	socklen_t		peerlen;
 	int			keyed;
+	int			auto_suite;	/* move to AES when both can */
 	struct vpcrypt_rx	rx;
 	struct vpcrypt_tx	tx;
 	struct vpcrypt_replay	rp;
@@ -110,7 +111,7 @@ vplink_kcp_default_options(struct vplink_kcp_opts *o)
 	o->max_sessions = 256;
 	o->sockbuf = 4 << 20;
 	o->clock_skew = 600;
-	o->suite = VPCRYPT_SUITE_CHACHA;
+	o->suite = 0;	/* auto */
 }
 
 void
@@ -173,10 +174,12 @@ vplink_kcp_option(struct vplink_kcp_opts *o, const char *s, char *err,
 	}
 	nlen = eq - s;
 	if (nlen == 6 && strncmp(s, "cipher", 6) == 0) {
-		if ((o->suite = vpcrypt_suite_parse(eq + 1)) == -1) {
-			snprintf(err, errlen, "cipher: '%s' is not chacha or "
-			    "aes", eq + 1);
-			o->suite = VPCRYPT_SUITE_CHACHA;
+		if (strcmp(eq + 1, "auto") == 0)
+			o->suite = 0;
+		else if ((o->suite = vpcrypt_suite_parse(eq + 1)) == -1) {
+			snprintf(err, errlen, "cipher: '%s' is not auto, "
+			    "chacha or aes", eq + 1);
+			o->suite = 0;
 			return -1;
 		}
 		return 0;
@@ -217,7 +220,8 @@ vplink_kcp_options_check(const struct vplink_kcp_opts *o, char *err,
 {
 	struct vpkcp_config c = inner_cfg(o);
 
-	if (o->keyed && vpcrypt_init() == 0 && !vpcrypt_suite_ok(o->suite)) {
+	if (o->keyed && o->suite != 0 && vpcrypt_init() == 0 &&
+	    !vpcrypt_suite_ok(o->suite)) {
 		snprintf(err, errlen, "cipher=aes needs a CPU with AES "
 		    "instructions; use cipher=chacha");
 		return -1;
@@ -371,6 +375,15 @@ sess_pollfds(struct vplink *l, struct pollfd *pfd, int max, int want_read)
 	return 1;
 }
 
+/* cipher=auto: seal with AES-256-GCM once the peer says it opens it. */
+static void
+maybe_aes(struct ksess *s)
+{
+	if (s->auto_suite && s->rx.peer_aes &&
+	    s->tx.sk.suite != VPCRYPT_SUITE_AESGCM)
+		(void)vpcrypt_tx_set_suite(&s->tx, VPCRYPT_SUITE_AESGCM);
+}
+
 /* Opens (keyed) and feeds one datagram; 0, or -1 if dropped. */
 static int
 sess_input(struct ksess *s, uint8_t *buf, size_t len, int64_t now,
@@ -399,6 +412,7 @@ sess_input(struct ksess *s, uint8_t *buf, size_t len, int64_t now,
 		vpcrypt_replay_commit(&s->rp, ctr);
 		memcpy(s->peer_sender, sender, 8);
 		s->have_sender = 1;
+		maybe_aes(s);
 		buf += VPCRYPT_HDRLEN;
 		len = (size_t)n;
 	}
@@ -629,7 +643,9 @@ sess_new(const struct vplink_kcp_opts *o, uint32_t conv, int server,
 		vpcrypt_rx_init(&s->rx, o->psk, server ? VPCRYPT_C2S :
 		    VPCRYPT_S2C);
 		vpcrypt_tx_init(&s->tx, o->psk, server ? VPCRYPT_S2C :
-		    VPCRYPT_C2S, (uint32_t)time(NULL), o->suite);
+		    VPCRYPT_C2S, (uint32_t)time(NULL), o->suite != 0 ?
+		    o->suite : VPCRYPT_SUITE_CHACHA);
+		s->auto_suite = o->suite == 0;
 	}
 	if ((s->kcp = vpkcp_new(conv, &c, kout, s, now32(now))) == NULL) {
 		free(s);
@@ -963,6 +979,8 @@ ln_new_session(struct klisten *ln, uint8_t *buf, size_t len,
 		s->have_sender = 1;
 		vpcrypt_replay_commit(&s->rp, ctr);
 		s->rx.sk = ln->rx.sk;	/* this sender's key, just made */
+		s->rx.peer_aes = ln->rx.peer_aes;
+		maybe_aes(s);
 	}
 	h = sess_hash(ln, s->peer_sender, &s->peer, s->peerlen, conv);
 	s->hnext = ln->bucket[h];

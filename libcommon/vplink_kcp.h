@@ -37,7 +37,8 @@ struct vplink_kcp_opts {
 	int		max_sessions;	/* server */
 	int		sockbuf;	/* SO_SNDBUF/SO_RCVBUF bytes */
 	int		clock_skew;	/* keyed server: max sender clock skew, s */
-	int		suite;		/* keyed: VPCRYPT_SUITE_* we send with */
+	int		suite;		/* keyed: VPCRYPT_SUITE_* we send with,
+					   0: auto (AES-GCM when both ends can) */
 };
 
 /* Defaults: fast3 with 1024/1024 windows, mtu 1350, idle 60 s, 256 sessions. */
@@ -45,7 +46,7 @@ void	vplink_kcp_default_options(struct vplink_kcp_opts *o);
 /*
  * Parses one knob NAME=VALUE (nodelay, interval, resend, nc, sndwnd,
  * rcvwnd, mtu, minrto, maxrto, deadlink, idle, sessions, sockbuf, skew,
- * cipher=chacha|aes) or a profile
+ * cipher=auto|chacha|aes) or a profile
  * name (normal, fast, fast2, fast3) into o.  Returns 0, or -1 with a
  * reason in err.
  */

@@ -12,14 +12,12 @@ TOOLS=${VP_BIN%/bin}/tools
 listen_ready sport vp-tunnel server -q -1 -k "$T/key" udp:127.0.0.1:0 \
     "$TOOLS/tunnel_streams" -S "$T/results" || { notok "server ready"; exit 0; }
 
-# --- several clients on one server socket, at once; clients 3 and 4
-# seal with AES-256-GCM where the CPU has it (the server opens either).
-aes=""
-grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo &&
-    aes="-o cipher=aes"
+# --- several clients on one server socket, at once; clients 1 and 2
+# insist on ChaCha20-Poly1305, 3 and 4 leave the cipher to "auto"
+# (AES-256-GCM where both ends have it): the server handles the mix.
 for n in 1 2 3 4; do
 	c=""
-	[ $n -ge 3 ] && c=$aes
+	[ $n -le 2 ] && c="-o cipher=chacha"
 	bg vp-tunnel client -q -k "$T/key" $c -l "unix:$T/c$n.sock" \
 	    udp:127.0.0.1:$sport
 done
@@ -36,7 +34,7 @@ for n in 1 2 3 4; do
 	eval "wait \$p$n" || allok=0
 	echo "# client $n: $(cat "$T/out.$n")"
 done
-check "4 clients x 4 streams through one server socket, all intact${aes:+ (2 with AES-GCM)}" \
+check "4 clients x 4 streams through one server socket, all intact" \
     [ "$allok" = 1 ]
 
 # --- NAT rebinding

@@ -45,7 +45,10 @@ START_TEST(seal_open)
 	for (i = 0; i < 3; i++) {
 		len = vpcrypt_seal(&tx, buf, (const uint8_t *)"hello kcp", 9);
 		ck_assert_uint_eq(len, 9 + VPCRYPT_OVERHEAD);
-		ck_assert_uint_eq(buf[15], suite);
+		ck_assert_uint_eq(buf[15] & 0x7f, suite);
+		/* bit 7: this end can open AES-GCM */
+		ck_assert_uint_eq(buf[15] & 0x80,
+		    vpcrypt_suite_ok(VPCRYPT_SUITE_AESGCM) ? 0x80 : 0);
 		n = vpcrypt_open(&rx, buf, len, sender, &ctr);
 		ck_assert_int_eq(n, 9);
 		ck_assert(memcmp(buf + VPCRYPT_HDRLEN, "hello kcp", 9) == 0);
@@ -53,6 +56,7 @@ START_TEST(seal_open)
 		ck_assert(memcmp(sender, tx.sk.sender, 8) == 0);
 		ck_assert_uint_eq(vpcrypt_sender_time(sender), 0x01020304);
 	}
+	ck_assert_int_eq(rx.peer_aes, vpcrypt_suite_ok(VPCRYPT_SUITE_AESGCM));
 	/* empty payload */
 	len = vpcrypt_seal(&tx, buf, NULL, 0);
 	ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), 0);
@@ -115,6 +119,30 @@ START_TEST(tamper)
 	/* the original still opens */
 	memcpy(buf, orig, len);
 	ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), 100);
+}
+END_TEST
+
+START_TEST(switch_suite)
+{
+	struct vpcrypt_tx tx;
+	struct vpcrypt_rx rx;
+	uint8_t buf[200], sender[8];
+	uint64_t ctr;
+	size_t len;
+
+	if (!vpcrypt_suite_ok(VPCRYPT_SUITE_AESGCM))
+		return;
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_S2C, 9, VPCRYPT_SUITE_CHACHA);
+	vpcrypt_rx_init(&rx, psk, VPCRYPT_S2C);
+	len = vpcrypt_seal(&tx, buf, (const uint8_t *)"one", 3);
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), 3);
+	ck_assert_int_eq(vpcrypt_tx_set_suite(&tx, VPCRYPT_SUITE_AESGCM), 0);
+	len = vpcrypt_seal(&tx, buf, (const uint8_t *)"two", 3);
+	ck_assert_uint_eq(buf[15] & 0x7f, VPCRYPT_SUITE_AESGCM);
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), 3);
+	ck_assert_uint_eq(ctr, 2);	/* one counter across suites */
+	ck_assert(memcmp(sender, tx.sk.sender, 8) == 0);
+	ck_assert_int_eq(vpcrypt_tx_set_suite(&tx, 7), -1);
 }
 END_TEST
 
@@ -289,6 +317,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_loop_test(tc, seal_open, 0, 2);
 	tcase_add_loop_test(tc, tamper, 0, 2);
+	tcase_add_test(tc, switch_suite);
 	tcase_add_test(tc, senders_differ);
 	tcase_add_test(tc, replay_window);
 	tcase_add_test(tc, key_files);

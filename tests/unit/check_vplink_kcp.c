@@ -225,6 +225,11 @@ START_TEST(session_replay_follow_close)
 	ck_assert_int_eq(pl, 24);
 	ck_assert_uint_eq(buf[16 + 4], VPKCP_CMD_ACK);
 	ck_assert_uint_eq(buf[16 + 0], 0x34);
+	/* cipher=auto: the server seals with AES-GCM as soon as the client
+	 * says it can open it (and this CPU has it). */
+	ck_assert_uint_eq(buf[15] & 0x7f,
+	    vpcrypt_suite_ok(VPCRYPT_SUITE_AESGCM) ? VPCRYPT_SUITE_AESGCM :
+	    VPCRYPT_SUITE_CHACHA);
 	ck_assert_int_eq(l->ops->read(l, data, sizeof(data)), 5);
 	ck_assert(memcmp(data, "hello", 5) == 0);
 
@@ -355,6 +360,8 @@ START_TEST(options)
 	ck_assert_int_eq(vplink_kcp_option(&o, "cipher=aes", err, sizeof(err)), 0);
 	ck_assert_int_eq(o.suite, VPCRYPT_SUITE_AESGCM);
 	ck_assert_int_eq(vplink_kcp_option(&o, "cipher=rc4", err, sizeof(err)), -1);
+	ck_assert_int_eq(vplink_kcp_option(&o, "cipher=auto", err, sizeof(err)), 0);
+	ck_assert_int_eq(o.suite, 0);
 	vplink_kcp_default_options(&o);
 	o.kcp.minrto = 500;
 	o.kcp.maxrto = 100;
