@@ -13,7 +13,9 @@
 #          connection: p50 and p99 round trip, ms
 # Same profile for both tunnels: fast3 (nodelay 1, interval 10, resend 2,
 # nc 1), windows 1024/1024, MTU 1350, encryption on (vp: keyed mode,
-# XChaCha20-Poly1305; kcptun: --crypt aes), kcptun FEC off and no
+# default cipher=auto, which is AES-256-GCM where both ends have AES
+# instructions, and "vp-chacha" with ChaCha20-Poly1305 forced; kcptun:
+# --crypt aes, AES-CFB), kcptun FEC off and no
 # compression.  "kcptun-d" is kcptun with its default client windows
 # (128/512) instead of 1024/1024.  Needs root (namespaces) and kcptun (apt-get install
 # kcptun).  Loopback/namespaces only; everything started is stopped.
@@ -191,6 +193,21 @@ for LOSS in 0 1 5; do
 	ina python3 "$T/waitport.py" 127.0.0.1 6001
 	ina python3 "$T/waitport.py" 127.0.0.1 6002
 	measure vp 6001 6002 $vs1 $vc1
+	# the same with the portable suite, ChaCha20-Poly1305, forced
+	kx="-k $T/key -M fast3 -o cipher=chacha"
+	bg ip netns exec "$NSB" vp-tunnel server -q $kx \
+	    -f tcp:127.0.0.1:7001 udp:$IPB:4004
+	vs3=$LASTPID
+	bg ip netns exec "$NSB" vp-tunnel server -q $kx \
+	    -f tcp:127.0.0.1:7002 udp:$IPB:4006
+	bg ip netns exec "$NSA" vp-tunnel client -q $kx \
+	    -l tcp:127.0.0.1:6031 udp:$IPB:4004
+	vc3=$LASTPID
+	bg ip netns exec "$NSA" vp-tunnel client -q $kx \
+	    -l tcp:127.0.0.1:6032 udp:$IPB:4006
+	ina python3 "$T/waitport.py" 127.0.0.1 6031
+	ina python3 "$T/waitport.py" 127.0.0.1 6032
+	measure vp-chacha 6031 6032 $vs3 $vc3
 	# kcptun
 	kc="--key $KCPKEY --crypt aes --mode fast3 --datashard 0 --parityshard 0 --nocomp --sndwnd 1024 --rcvwnd 1024 --mtu 1350 --quiet"
 	bg ip netns exec "$NSB" kcptun-server -l $IPB:4001 -t 127.0.0.1:7001 \
@@ -228,15 +245,17 @@ echo "ratios (vp / kcptun; vp / tcp):"
 awk '{ m[$1" "$2] = $3; c[$1" "$2] = $4; p99[$1" "$2] = $6 }
 END {
 	split("0 1 5", L, " ");
+	split("vp vp-chacha", V, " ");
+	for (v = 1; v <= 2; v++)
 	for (i = 1; i <= 3; i++) {
-		l = L[i];
-		if (m["kcptun " l] > 0 && m["vp " l] > 0)
-			printf "  %s%% loss: throughput x%.2f (target >= 3), " \
+		l = L[i]; x = V[v] " " l;
+		if (m["kcptun " l] > 0 && m[x] > 0)
+			printf "  %-6s %s%% loss: throughput x%.2f (target >= 3), " \
 			    "cpu/GiB x%.2f (target <= 0.33), p99 x%.2f vs " \
 			    "kcptun, x%.2f vs tcp (target <= 0.5 at 5%%)\n",
-			    l, m["vp " l] / m["kcptun " l],
-			    c["vp " l] / (c["kcptun " l] > 0 ? c["kcptun " l] : 1),
-			    p99["vp " l] / (p99["kcptun " l] > 0 ? p99["kcptun " l] : 1),
-			    p99["vp " l] / (p99["tcp " l] > 0 ? p99["tcp " l] : 1);
+			    V[v], l, m[x] / m["kcptun " l],
+			    c[x] / (c["kcptun " l] > 0 ? c["kcptun " l] : 1),
+			    p99[x] / (p99["kcptun " l] > 0 ? p99["kcptun " l] : 1),
+			    p99[x] / (p99["tcp " l] > 0 ? p99["tcp " l] : 1);
 	}
 }' "$T/figures"
