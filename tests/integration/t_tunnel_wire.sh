@@ -79,17 +79,20 @@ capture() {
 	    "tcp:127.0.0.1:$MPORT" || return 1
 	CLI=$LASTPID
 	"$TOOL" -c "tcp:127.0.0.1:$CPORT" -n 5 -u 400000 -d 400000 >/dev/null || return 1
-	# Idle long enough for a keepalive PING and its ACK.
+	# Idle long enough for a keepalive PING and its ACK (both captured).
 	_i=0
 	while [ $_i -lt 100 ]; do
-		$PY - "$T/$_n.c2s" <<'P2' && break
+		$PY - "$T/$_n.c2s" "$T/$_n.s2c" <<'P2' && break
 import sys
 from hyperframe.frame import Frame
-d = open(sys.argv[1], 'rb').read(); off = 0; ping = False
-while off + 9 <= len(d):
-    f, l = Frame.parse_frame_header(memoryview(d[off:off+9]))
-    ping = ping or type(f).__name__ == 'PingFrame'; off += 9 + l
-sys.exit(0 if ping else 1)
+def acks(path):
+    d = open(path, 'rb').read(); off = 0; n = 0
+    while off + 9 <= len(d):
+        f, l = Frame.parse_frame_header(memoryview(d[off:off+9]))
+        n += type(f).__name__ == 'PingFrame' and d[off + 4] & 1; off += 9 + l
+    return n
+# each side has answered a PING of the other
+sys.exit(0 if acks(sys.argv[1]) and acks(sys.argv[2]) else 1)
 P2
 		_i=$((_i + 1))
 		sleep 0.1
