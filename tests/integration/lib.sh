@@ -110,3 +110,41 @@ sha() { sha256sum <"$1" | cut -d' ' -f1; }
 same() { cmp -s "$1" "$2"; }
 
 finish() { exit 0; }
+
+# sshd_start: a real sshd on 127.0.0.1 for ProxyCommand tests (needs
+# root). Makes a host key and a user key in $T, starts sshd on a free
+# port and waits for it; sets SSHD_PORT and SSH_OPTS (the client options:
+# the key, no config file, no host key prompts). Returns 1 (after a
+# "skip" line) when sshd or root is missing, 2 if it did not start.
+#   sshd_start || finish
+#   ssh $SSH_OPTS -p "$SSHD_PORT" -o ProxyCommand='vp-dial %h %p' root@127.0.0.1 true
+sshd_start() {
+	if [ ! -x /usr/sbin/sshd ] || [ "$(id -u)" != 0 ]; then
+		skip "sshd test needs /usr/sbin/sshd and root"
+		return 1
+	fi
+	# sshd insists on its privilege separation directory
+	[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd
+	rm -f "$T/sshd_host" "$T/sshd_host.pub" "$T/sshd_id" "$T/sshd_id.pub"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/sshd_host" || return 2
+	ssh-keygen -q -t ed25519 -N '' -f "$T/sshd_id" || return 2
+	cp "$T/sshd_id.pub" "$T/sshd_authorized_keys"
+	SSHD_PORT=$(free_port)
+	cat >"$T/sshd_config" <<SSHD_EOF
+Port $SSHD_PORT
+ListenAddress 127.0.0.1
+HostKey $T/sshd_host
+AuthorizedKeysFile $T/sshd_authorized_keys
+PidFile none
+UsePAM no
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+LogLevel ERROR
+SSHD_EOF
+	bg /usr/sbin/sshd -D -e -f "$T/sshd_config"
+	SSH_OPTS="-F /dev/null -i $T/sshd_id -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=$T/sshd_known -o LogLevel=ERROR"
+	wait_tcp "$SSHD_PORT" || return 2
+	return 0
+}
