@@ -5,31 +5,12 @@
 . "$VP_SRC/tests/integration/lib.sh"
 . "$VP_SRC/tests/integration/dial_lib.sh"
 need ssh ssh-keygen microsocks sha256sum
-SSHD=/usr/sbin/sshd
-[ -x "$SSHD" ] || { skip "sshd not installed"; exit 0; }
-[ "$(id -u)" = 0 ] || { skip "sshd test needs root"; exit 0; }
-# sshd insists on its privilege separation directory
-[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd
-
-ssh-keygen -q -t ed25519 -N '' -f "$T/host" || notok "host key"
-ssh-keygen -q -t ed25519 -N '' -f "$T/id" || notok "user key"
-cp "$T/id.pub" "$T/authorized_keys"
-SP=$(free_port)
-cat >"$T/sshd_config" <<EOF
-Port $SP
-ListenAddress 127.0.0.1
-HostKey $T/host
-AuthorizedKeysFile $T/authorized_keys
-PidFile none
-UsePAM no
-StrictModes no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-LogLevel ERROR
-EOF
-bg "$SSHD" -D -e -f "$T/sshd_config"
-wait_tcp "$SP" || { notok "sshd did not start"; exit 1; }
+sshd_start
+case $? in
+1) finish ;;
+2) notok "sshd did not start"; exit 1 ;;
+esac
+SP=$SSHD_PORT
 MS=$(free_port)
 bg microsocks -i 127.0.0.1 -p "$MS"
 wait_tcp "$MS" || notok "microsocks did not start"
@@ -40,10 +21,8 @@ SUM=$(sha "$T/blob")
 # s PROXYCOMMAND REMOTE-COMMAND...: ssh through the ProxyCommand.
 s() {
 	_pc=$1; shift
-	ssh -F /dev/null -i "$T/id" -o IdentitiesOnly=yes -o BatchMode=yes \
-	    -o StrictHostKeyChecking=no -o UserKnownHostsFile="$T/known" \
-	    -o LogLevel=ERROR -o ProxyCommand="$_pc" -p "$SP" \
-	    root@127.0.0.1 "$@"
+	# shellcheck disable=SC2086
+	ssh $SSH_OPTS -o ProxyCommand="$_pc" -p "$SP" root@127.0.0.1 "$@"
 }
 
 for pc in "vp-dial %h %p" \
