@@ -187,7 +187,7 @@ for e in $PROXIES; do
 	ipid=$!
 	exec 9>"$T/idle.in"
 	i=0
-	while ! grep -q ready "$T/idle.out" 2>/dev/null && [ $i -lt 400 ]; do
+	while ! grep -q ready "$T/idle.out" 2>/dev/null && [ $i -lt 1200 ]; do
 		i=$((i + 1)); sleep 0.05
 	done
 	n=$(sed -n 's/ready //p' "$T/idle.out")
@@ -262,7 +262,8 @@ t0=$(date +%s%N)
 t1=$(date +%s%N)
 "$B/bin/vp-dispatch" -C "$T/rules0"
 echo "rules: compile 200,000 domains + 50,000 CIDRs: $(( (t1 - t0) / 1000000 )) ms, compiled size $(( $(stat -c %s "$T/rules.vprc") / 1024 )) KiB"
-for h in 127.0.0.1 www.not-listed.example.org h5-0.zone5.example; do
+LISTED=www.$(sed -n '100000p' "$T/domains.txt")
+for h in 127.0.0.1 11.0.200.7 www.not-listed.example.org "$LISTED"; do
 	big=$("$B/tools/bench_proxy_rules" "$T/rules" 20000 "$h" 80)
 	none=$("$B/tools/bench_proxy_rules" "$T/rules0" 20000 "$h" 80)
 	echo "rules: map+match per connection for $h: 250k rules $(field "$big" us_per_conn) us ($(field "$big" route)), no rules $(field "$none" us_per_conn) us"

@@ -216,7 +216,11 @@ def main():
         early = (opt(a, "--early") or "").encode()
         if user is None:
             c.sendall(greet + req + early)
-            r = recv_exact(c, 2)
+            try:
+                r = recv_exact(c, 2)
+            except (EOFError, ConnectionResetError):
+                print("closed")
+                return 1
         else:
             c.sendall(greet)
             r = recv_exact(c, 2)

@@ -37,6 +37,33 @@ expect "socks5 UDP ASSOCIATE -> 07" "rep 07" $H socks5 "$P" 127.0.0.1 80 --cmd 3
 expect "socks5 address type 05 -> 08" "rep 08" $H socks5 "$P" 127.0.0.1 80 --atyp 5
 expect "socks4 BIND -> 5b" "reply 005b" $H send "$P" 0402005001020304750000
 
+# -i forces one protocol; -t reads no request at all (fixed target).
+listen_ready I vp-listen -1 tcp:127.0.0.1:0 vp-dispatch -i socks4 ||
+    notok "start -i socks4"
+expect "-i socks4: a SOCKS5 greeting is closed" "closed" \
+    $H socks5 "$I" 127.0.0.1 80
+expect "-i socks4: SOCKS4 still served (refused -> 5b)" "cd 5b" \
+    $H socks4 "$I" 127.0.0.1 "$DEAD"
+listen_ready ECHO $H echo || notok "echo server"
+listen_ready FX vp-listen -1 tcp:127.0.0.1:0 vp-dispatch -t "127.0.0.1:$ECHO" ||
+    notok "start -t"
+expect "-t HOST:PORT: raw bytes reach the fixed target and come back" \
+    "reply $(printf 'raw bytes' | od -An -v -tx1 | tr -d ' \n')" \
+    sh -c "printf 'raw bytes' | python3 -c '
+import socket, sys
+c = socket.create_connection((\"127.0.0.1\", $FX), 5)
+c.sendall(sys.stdin.buffer.read()); c.shutdown(socket.SHUT_WR)
+out = b\"\"
+while True:
+    d = c.recv(4096)
+    if not d: break
+    out += d
+print(\"reply \" + out.hex())'"
+vp-dispatch -t nocolon </dev/null 2>/dev/null
+[ $? = 64 ] && ok "-t without a port: usage error (64)" || notok "-t without a port"
+vp-dispatch -i ftp </dev/null 2>/dev/null
+[ $? = 64 ] && ok "-i ftp: usage error (64)" || notok "-i ftp"
+
 # Routes: reject, blackhole, and a socks5 upstream with each failure.
 listen_ready F04 $H socks5-fake 04
 listen_ready F05 $H socks5-fake 05
