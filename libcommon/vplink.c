@@ -3,8 +3,6 @@
  * transport table. See vplink.h for the contract.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -20,6 +18,8 @@
 #include "vpendpoint.h"
 #include "vpio.h"
 #include "vplink.h"
+#include "vplisten.h"
+#include "vpnet.h"
 #include "vplink_kcp.h"
 #include "vpspawn.h"
 
@@ -273,71 +273,23 @@ fail(char *err, size_t errlen, int e, const char *what, const char *arg)
 	return -1;
 }
 
-/*
- * Connects to a tcp: or unix: endpoint (blocking, with a timeout).
- * Returns the fd or -1 with errno and err.
- * XXX switch to vpnet_dial once libcommon/vpnet lands.
- */
+#define DIAL_TIMEOUT_MS	10000
+
+/* Connects to a tcp: or unix: endpoint (vpnet). The fd, or -1 + err. */
 static int
 dial_fd(const struct vpendpoint *ep, char *err, size_t errlen)
 {
-	struct addrinfo hints, *res, *ai;
-	struct sockaddr_un sun;
-	char port[16];
-	int fd = -1, r, e = ECONNREFUSED, soerr;
-	socklen_t sl;
+	int fd;
 
-	if (ep->kind == VPEP_UNIX) {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		(void)strlcpy(sun.sun_path, ep->path, sizeof(sun.sun_path));
-		if (sun.sun_path[0] == '@')
-			sun.sun_path[0] = '\0';
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-			return fail(err, errlen, errno, "socket", ep->path);
-		sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-		    (ep->path[0] == '@' ? strlen(ep->path) : sizeof(sun.sun_path)));
-		if (connect(fd, (struct sockaddr *)&sun, sl) == -1) {
-			e = errno;
-			(void)close(fd);
-			return fail(err, errlen, e, "connect", ep->path);
-		}
-		return fd;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	(void)snprintf(port, sizeof(port), "%u", ep->port);
-	if ((r = getaddrinfo(ep->host[0] ? ep->host : NULL, port, &hints,
-	    &res)) != 0) {
-		if (err != NULL)
-			(void)snprintf(err, errlen, "%s: %s", ep->host,
-			    gai_strerror(r));
-		errno = EHOSTUNREACH;
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd == -1) {
-			e = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		if (errno == EINPROGRESS && vpio_wait(fd, POLLOUT, 10000) == 1) {
-			sl = sizeof(soerr);
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-			    soerr == 0)
-				break;
-			e = soerr;
-		} else
-			e = errno == EINPROGRESS ? ETIMEDOUT : errno;
-		(void)close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		return fail(err, errlen, e, "connect", ep->host);
+	if (ep->kind == VPEP_UNIX)
+		fd = vpnet_dial_unix(ep->path, DIAL_TIMEOUT_MS);
+	else
+		fd = vpnet_dial_tcp(ep->host, ep->port, AF_UNSPEC,
+		    DIAL_TIMEOUT_MS, NULL, 0);
+	if (fd == -1 && err != NULL)
+		(void)snprintf(err, errlen, "connect %s: %s",
+		    ep->kind == VPEP_UNIX ? ep->path : ep->host,
+		    vpnet_strerror(errno));
 	return fd;
 }
 
@@ -396,14 +348,9 @@ vplink_stream_dial(const struct vpendpoint *ep, char *err, size_t errlen)
 
 /* ---- listener */
 
-#define LMAX	16
-
 struct slisten {
-	int	fds[LMAX];
-	int	nfds;
-	int	ready[LMAX];
-	char	path[VPEP_PATHMAX];	/* unix socket file we made */
-	const char *kind;
+	struct vplisten	 vl;
+	int		 ready[VPLISTEN_MAXFDS];
 };
 
 static int
@@ -412,8 +359,8 @@ sl_pollfds(struct vplink_listener *ll, struct pollfd *p, int max)
 	struct slisten *s = ll->ctx;
 	int i;
 
-	for (i = 0; i < s->nfds && i < max; i++) {
-		p[i].fd = s->fds[i];
+	for (i = 0; i < (int)s->vl.nfds && i < max; i++) {
+		p[i].fd = s->vl.fds[i];
 		p[i].events = POLLIN;
 		p[i].revents = 0;
 	}
@@ -427,7 +374,7 @@ sl_events(struct vplink_listener *ll, const struct pollfd *p, int n,
 	struct slisten *s = ll->ctx;
 	int i;
 
-	for (i = 0; i < n && i < s->nfds; i++)
+	for (i = 0; i < n && i < (int)s->vl.nfds; i++)
 		s->ready[i] = (p[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
 	return 0;
 }
@@ -453,11 +400,11 @@ sl_accept(struct vplink_listener *ll)
 	socklen_t sl;
 	int i, fd;
 
-	for (i = 0; i < s->nfds; i++) {
+	for (i = 0; i < (int)s->vl.nfds; i++) {
 		if (!s->ready[i])
 			continue;
 		sl = sizeof(ss);
-		fd = accept4(s->fds[i], (struct sockaddr *)&ss, &sl,
+		fd = accept4(s->vl.fds[i], (struct sockaddr *)&ss, &sl,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EAGAIN || errno == EINTR ||
@@ -490,12 +437,8 @@ static void
 sl_close(struct vplink_listener *ll)
 {
 	struct slisten *s = ll->ctx;
-	int i;
 
-	for (i = 0; i < s->nfds; i++)
-		(void)close(s->fds[i]);
-	if (s->path[0] != '\0' && s->path[0] != '@')
-		(void)unlink(s->path);
+	vplisten_close(&s->vl, 1);
 	free(s);
 	free(ll);
 }
@@ -509,136 +452,11 @@ static const struct vplink_listener_ops sl_ops = {
 	.close = sl_close,
 };
 
-/*
- * Binds and listens on a tcp: or unix: endpoint; takes fd:N and
- * systemd sockets as they are. Returns the number of fds put in s, or
- * -1 with errno and err.
- * XXX switch to vplisten_open once libcommon/vplisten lands.
- */
-static int
-listen_fds(const struct vpendpoint *ep, struct slisten *s, char *err,
-    size_t errlen)
-{
-	struct addrinfo hints, *res;
-	struct sockaddr_un sun;
-	char port[16];
-	const char *v;
-	int fd, one = 1, e, r, i, n;
-	socklen_t sl;
-	long long ln;
-
-	switch (ep->kind) {
-	case VPEP_TCP:
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_PASSIVE;
-		(void)snprintf(port, sizeof(port), "%u", ep->port);
-		if ((r = getaddrinfo(ep->host[0] ? ep->host : NULL, port,
-		    &hints, &res)) != 0) {
-			(void)snprintf(err, errlen, "%s: %s", ep->host,
-			    gai_strerror(r));
-			errno = EADDRNOTAVAIL;
-			return -1;
-		}
-		fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, 0);
-		if (fd == -1) {
-			e = errno;
-			freeaddrinfo(res);
-			return fail(err, errlen, e, "socket", ep->host);
-		}
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-		    listen(fd, SOMAXCONN) == -1) {
-			e = errno;
-			freeaddrinfo(res);
-			(void)close(fd);
-			return fail(err, errlen, e, "bind", ep->host);
-		}
-		freeaddrinfo(res);
-		s->fds[s->nfds++] = fd;
-		return 1;
-	case VPEP_UNIX:
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		(void)strlcpy(sun.sun_path, ep->path, sizeof(sun.sun_path));
-		if (sun.sun_path[0] == '@')
-			sun.sun_path[0] = '\0';
-		else if (connect(fd = socket(AF_UNIX, SOCK_STREAM, 0),
-		    (struct sockaddr *)&sun, sizeof(sun)) == -1 &&
-		    errno == ECONNREFUSED) {
-			/* A stale socket file nobody listens on. */
-			struct stat st;
-
-			if (lstat(ep->path, &st) == 0 && S_ISSOCK(st.st_mode))
-				(void)unlink(ep->path);
-			(void)close(fd);
-		} else if (fd != -1)
-			(void)close(fd);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd == -1)
-			return fail(err, errlen, errno, "socket", ep->path);
-		sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-		    (ep->path[0] == '@' ? strlen(ep->path) : sizeof(sun.sun_path)));
-		if (bind(fd, (struct sockaddr *)&sun, sl) == -1) {
-			e = errno;
-			(void)close(fd);
-			return fail(err, errlen, e, "bind", ep->path);
-		}
-		if (ep->path[0] != '@') {
-			(void)strlcpy(s->path, ep->path, sizeof(s->path));
-			if (ep->mode != -1 && chmod(ep->path, ep->mode) == -1) {
-				e = errno;
-				(void)close(fd);
-				(void)unlink(ep->path);
-				s->path[0] = '\0';
-				return fail(err, errlen, e, "chmod",
-				    ep->path);
-			}
-		}
-		if (listen(fd, SOMAXCONN) == -1) {
-			e = errno;
-			(void)close(fd);
-			return fail(err, errlen, e, "listen", ep->path);
-		}
-		s->fds[s->nfds++] = fd;
-		return 1;
-	case VPEP_FD:
-		(void)vpio_set_nonblock(ep->fd, 1);
-		(void)vpio_set_cloexec(ep->fd, 1);
-		(void)listen(ep->fd, SOMAXCONN);
-		s->fds[s->nfds++] = ep->fd;
-		return 1;
-	case VPEP_SYSTEMD:
-		v = getenv("LISTEN_PID");
-		if (v == NULL || vpio_parse_num(v, 1, 1 << 30, &ln) == -1 ||
-		    ln != getpid())
-			return fail(err, errlen, ENOENT, "systemd: LISTEN_PID is not ours", "");
-		v = getenv("LISTEN_FDS");
-		if (v == NULL || vpio_parse_num(v, 1, LMAX, &ln) == -1)
-			return fail(err, errlen, ENOENT, "systemd: bad LISTEN_FDS", "");
-		n = (int)ln;
-		for (i = 0; i < n; i++) {
-			(void)vpio_set_nonblock(3 + i, 1);
-			(void)vpio_set_cloexec(3 + i, 1);
-			s->fds[s->nfds++] = 3 + i;
-		}
-		(void)unsetenv("LISTEN_PID");
-		(void)unsetenv("LISTEN_FDS");
-		(void)unsetenv("LISTEN_FDNAMES");
-		return n;
-	default:
-		return fail(err, errlen, EINVAL, "endpoint cannot listen", "");
-	}
-}
-
 struct vplink_listener *
 vplink_stream_listen(const struct vpendpoint *ep, char *err, size_t errlen)
 {
 	struct vplink_listener *ll;
 	struct slisten *s;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 
 	ll = calloc(1, sizeof(*ll));
 	s = calloc(1, sizeof(*s));
@@ -648,7 +466,7 @@ vplink_stream_listen(const struct vpendpoint *ep, char *err, size_t errlen)
 		(void)fail(err, errlen, ENOMEM, "listener", "");
 		return NULL;
 	}
-	if (listen_fds(ep, s, err, errlen) == -1) {
+	if (vplisten_open(&s->vl, ep, 0, err, errlen) == -1) {
 		free(ll);
 		free(s);
 		return NULL;
@@ -656,12 +474,7 @@ vplink_stream_listen(const struct vpendpoint *ep, char *err, size_t errlen)
 	ll->ops = &sl_ops;
 	ll->ctx = s;
 	ll->kind = ep->kind == VPEP_UNIX ? "unix" : "tcp";
-	if (getsockname(s->fds[0], (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			ll->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			ll->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
+	ll->port = vplisten_port(s->vl.fds[0]);
 	return ll;
 }
 
