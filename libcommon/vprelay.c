@@ -158,9 +158,13 @@ dir_pump(struct vpdir *d, int *moved)
 				r = dir_write(d, d->pre + d->preoff,
 				    d->prelen - d->preoff);
 			else if (d->splice)
+				/*
+				 * No SPLICE_F_MORE: it corks the socket and
+				 * holds a lone keystroke back ~200 ms.
+				 */
 				r = splice(d->p[0], NULL, d->out, NULL,
 				    d->inpipe, SPLICE_F_NONBLOCK |
-				    SPLICE_F_MOVE | SPLICE_F_MORE);
+				    SPLICE_F_MOVE);
 			else
 				r = dir_write(d, d->buf + d->off,
 				    d->len - d->off);

@@ -11,6 +11,7 @@ Binds 127.0.0.1 port 0, prints the port on stdout (readiness), then:
              half-close passed through)
   fullq      listen with backlog 0 and fill the queue: SYNs are dropped,
              so connects time out
+  pingpong   not a server: PORT-less client mode, see pingpong() below
   http200x   an HTTP CONNECT proxy that answers 200 and, in the same
              write, the first payload bytes ARG (checks that nothing
              after a reply is lost)
@@ -86,8 +87,46 @@ def http200x(c, extra):
     pump(c, c)
 
 
+def pingpong(argv):
+    """dial_peer.py pingpong N CMD...: an echo server on loopback, CMD
+    (given HOST PORT as its last two arguments) relays to it; N one-byte
+    round trips through CMD. Prints the seconds they took."""
+    import subprocess
+    import time
+    n = int(argv[0])
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def echo():
+        c, _ = srv.accept()
+        while True:
+            b = c.recv(100)
+            if not b:
+                break
+            c.sendall(b)
+        c.close()
+    threading.Thread(target=echo, daemon=True).start()
+    p = subprocess.Popen(argv[1:] + ["127.0.0.1", str(srv.getsockname()[1])],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         bufsize=0)
+    t0 = time.time()
+    for _ in range(n):
+        p.stdin.write(b"x")
+        if p.stdout.read(1) != b"x":
+            print("lost")
+            return
+    dt = time.time() - t0
+    p.stdin.close()
+    p.wait(timeout=10)
+    print("%.3f" % dt)
+
+
 def main():
     mode = sys.argv[1]
+    if mode == "pingpong":
+        pingpong(sys.argv[2:])
+        return
     arg = sys.argv[2] if len(sys.argv) > 2 else ""
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -193,6 +193,15 @@ else
 	notok "idle timeout (rc $RC)"; cat "$T/err"
 fi
 
+# --- interactive traffic is not held back (a corked socket waits ~200 ms
+# per lone byte: 20 round trips would take 4 s; they take milliseconds)
+t=$(python3 "$PEER" pingpong 20 vp-dial)
+if python3 -c "import sys; sys.exit(0 if float('$t') < 2.0 else 1)" 2>/dev/null; then
+	ok "20 one-byte round trips through vp-dial in ${t}s (no corking)"
+else
+	notok "one-byte round trips took '$t' s: bytes held back"
+fi
+
 # --- signals: SIGHUP during the relay ends it cleanly (exit 0)
 socat_ready P TCP-LISTEN:0,bind=127.0.0.1 SYSTEM:"cat >'$T/up.6'"
 mkfifo "$T/fifo"
