@@ -1,0 +1,89 @@
+#!/bin/sh
+# vp-tunnel as a user starts it: usage errors and exit codes, -f forward
+# mode, systemd socket activation on both sides, readiness (-N fd,
+# NOTIFY_SOCKET), a server on stdio ending when its peer goes.
+. "$(dirname "$0")/lib.sh"
+need socat
+PY=/usr/bin/python3
+
+# --- usage and exit codes
+st() { "$@" </dev/null >/dev/null 2>"$T/err"; echo $?; }
+check "no mode: usage, 64" [ "$(st vp-tunnel)" = 64 ]
+check "unknown mode: 64" [ "$(st vp-tunnel relay x)" = 64 ]
+check "client without -l: 64" [ "$(st vp-tunnel client tcp:127.0.0.1:1)" = 64 ]
+check "server without a program: 64" [ "$(st vp-tunnel server tcp:127.0.0.1:0)" = 64 ]
+check "server -f with a program too: 64" [ "$(st vp-tunnel server -f tcp:127.0.0.1:1 tcp:127.0.0.1:0 cat)" = 64 ]
+check "bad endpoint: 64" [ "$(st vp-tunnel client -l tcp:127.0.0.1:0 tcp:nohostport)" = 64 ]
+check "...with a message" grep -q "PEER tcp:nohostport" "$T/err"
+check "-1 with LISTEN stdio: 64" [ "$(st vp-tunnel server -1 stdio cat)" = 64 ]
+check "stream window above tunnel window: 64" [ "$(st vp-tunnel server -s 4m -S 1m tcp:127.0.0.1:0 cat)" = 64 ]
+check "bad duration: 64" [ "$(st vp-tunnel server -K soon tcp:127.0.0.1:0 cat)" = 64 ]
+check "-l on a server: 64" [ "$(st vp-tunnel server -l tcp:127.0.0.1:0 tcp:127.0.0.1:0 cat)" = 64 ]
+P=$(free_port)
+bg socat "TCP-LISTEN:$P,bind=127.0.0.1,reuseaddr,fork" EXEC:cat
+wait_tcp "$P"
+rc=$(st vp-tunnel server "tcp:127.0.0.1:$P" cat)
+check "LISTEN address in use: non-zero, not 64 (rc=$rc)" sh -c "[ $rc -ne 0 ] && [ $rc -ne 64 ]"
+
+# --- -f forward mode to an echo server
+EP=$P
+listen_ready SP vp-tunnel server -1 -q -f "tcp:127.0.0.1:$EP" tcp:127.0.0.1:0 || notok "server -f ready"
+listen_ready CP vp-tunnel client -1 -q -l tcp:127.0.0.1:0 "tcp:127.0.0.1:$SP" || notok "client ready"
+rand_file "$T/in" 3000000
+socat -t 10 - "TCP:127.0.0.1:$CP" <"$T/in" >"$T/out"
+check "server -f tcp:ECHO: 3 MB both ways, half-close" same "$T/in" "$T/out"
+DEAD=$(free_port)
+listen_ready SP2 vp-tunnel server -1 -q -f "tcp:127.0.0.1:$DEAD" tcp:127.0.0.1:0 || notok "server -f dead ready"
+listen_ready CP2 vp-tunnel client -1 -q -l tcp:127.0.0.1:0 "tcp:127.0.0.1:$SP2" || notok "client ready"
+out=$(timeout 10 socat -t 5 - "TCP:127.0.0.1:$CP2" <"$T/in" 2>&1; echo "rc=$?")
+check "server -f to a refused port: the stream ends with an error ($out)" \
+    sh -c "echo '$out' | grep -q 'rc=1'"
+
+# --- systemd socket activation (Accept=no) on both sides
+if command -v systemd-socket-activate >/dev/null 2>&1; then
+	SP3=$(free_port)
+	bg systemd-socket-activate -l "127.0.0.1:$SP3" vp-tunnel server -q systemd cat
+	wait_tcp "$SP3" || notok "activated server"
+	CP3=$(free_port)
+	bg systemd-socket-activate -l "127.0.0.1:$CP3" vp-tunnel client -q -l systemd "tcp:127.0.0.1:$SP3"
+	wait_tcp "$CP3" || notok "activated client"
+	socat -t 10 - "TCP:127.0.0.1:$CP3" <"$T/in" >"$T/out3"
+	check "systemd-activated client -l systemd -> systemd-activated server: echo" same "$T/in" "$T/out3"
+else
+	skip "systemd-socket-activate not installed"
+fi
+
+# --- readiness: -N fd and NOTIFY_SOCKET
+mkfifo "$T/nfifo"
+bg sh -c "exec vp-tunnel server -q -N 3 tcp:127.0.0.1:0 cat 3>$T/nfifo"
+read -r line <"$T/nfifo"
+check "-N 3: a newline on fd 3 when ready" [ -z "$line" ]
+cat >"$T/notify.py" <<'PYEOF'
+import os, socket, subprocess, sys
+path = sys.argv[1]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+s.settimeout(10)
+env = dict(os.environ, NOTIFY_SOCKET=path)
+p = subprocess.Popen(sys.argv[2:], env=env)
+try:
+    msg = s.recv(256).decode()
+finally:
+    p.terminate()
+    p.wait()
+print(msg)
+PYEOF
+msg=$($PY "$T/notify.py" "$T/notify.sock" vp-tunnel server -q tcp:127.0.0.1:0 cat)
+check "NOTIFY_SOCKET gets READY=1 ($msg)" [ "$msg" = "READY=1" ]
+
+# --- stdio server: exits 0 when the client end closes
+printf '\000\000\000\004\000\000\000\000\000' >"$T/hs"
+out=$(vp-tunnel server -q stdio cat <"$T/hs" | od -An -tx1 | tr -d ' \n')
+rc=$?
+check "stdio server answers the handshake and exits 0 at EOF ($out)" \
+    sh -c "[ $rc -eq 0 ] && [ '$out' = 000000040000000000 ]"
+printf 'garbage!!' >"$T/bad"
+vp-tunnel server -q stdio cat <"$T/bad" >/dev/null 2>&1
+rc=$?
+check "stdio server on garbage: GOAWAY and exit 65 (rc=$rc)" [ $rc -eq 65 ]
+finish
