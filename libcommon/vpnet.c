@@ -47,6 +47,13 @@ vpnet_strerror(int err)
 		return "timed out";
 	case ECONNREFUSED:
 		return "connection refused";
+	case ENETUNREACH:
+		return "network unreachable";
+	case EHOSTUNREACH:
+		return "host unreachable";
+	case EACCES:
+	case EPERM:
+		return "not allowed (permission denied)";
 	default:
 		return strerror(err);
 	}
