@@ -361,7 +361,7 @@ vpdial_run(const struct vpdial_opts *o, int in_fd, int out_fd)
 		    "%s", rt, vplog_safe(safe, sizeof(safe), dest),
 		    vpreply_proto_name(o->reply), strerror(errno));
 		vpdial_close(&c);
-		return EX_IOERR;
+		return EX_OSERR;
 	}
 	dlog(VPLOG_DEBUG, "debug", "%sconnected to %s (%s)%s%s", rt,
 	    vplog_safe(safe, sizeof(safe), dest), c.peer,
