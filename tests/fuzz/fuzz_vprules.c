@@ -18,6 +18,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[64];
 
+/* Removes the rules file and its compiled form when the fuzzer exits. */
+static void
+cleanup(void)
+{
+	char c[80];
+
+	unlink(path);
+	snprintf(c, sizeof(c), "%s.vprc", path);
+	unlink(c);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -32,8 +43,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE *f;
 	size_t i;
 
-	if (path[0] == '\0')
+	if (path[0] == '\0') {
 		snprintf(path, sizeof(path), "/tmp/fuzz_vprules.%ld", (long)getpid());
+		atexit(cleanup);
+	}
 	if ((f = fopen(path, "w")) == NULL)
 		return 0;
 	fwrite(data, 1, size, f);
