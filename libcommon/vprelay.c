@@ -85,6 +85,15 @@ dir_pending(const struct vpdir *d)
 	return d->preoff < d->prelen || d->inpipe > 0 || d->off < d->len;
 }
 
+/* Is there something to write right now (not just pipe leftovers)? */
+static int
+dir_outable(const struct vpdir *d)
+{
+	if (d->preoff < d->prelen)
+		return 1;
+	return d->splice ? d->inpipe > 0 : d->off < d->len;
+}
+
 /* May the direction read now (pre-data sent, room left, not ended)? */
 static int
 dir_can_read(const struct vpdir *d)
@@ -153,7 +162,7 @@ dir_pump(struct vpdir *d, int *moved)
 	for (rounds = 0; rounds < VPRELAY_ROUNDS && !d->done; rounds++) {
 		progress = 0;
 		/* Output first: pre-data, then the pipe or buffer. */
-		if (dir_pending(d) && (d->onb || d->out_ready)) {
+		if (dir_outable(d) && (d->onb || d->out_ready)) {
 			if (d->preoff < d->prelen)
 				r = dir_write(d, d->pre + d->preoff,
 				    d->prelen - d->preoff);
@@ -181,8 +190,8 @@ dir_pump(struct vpdir *d, int *moved)
 				d->stalled = 0;
 				if (!d->onb)
 					d->out_ready = 0;
-			} else if (r == -1 && (errno == EAGAIN ||
-			    errno == EINTR)) {
+			} else if (r == 0 || (r == -1 && (errno == EAGAIN ||
+			    errno == EINTR))) {
 				d->out_ready = 0;
 			} else if (r == -1 && errno == EINVAL && d->splice &&
 			    d->preoff == d->prelen) {
@@ -203,13 +212,14 @@ dir_pump(struct vpdir *d, int *moved)
 			return 0;
 		}
 		/* Input. */
-		if (dir_can_read(d) && (d->inb || d->in_ready)) {
+		if (dir_can_read(d) && (d->inb || d->in_ready ||
+		    (!d->splice && d->inpipe > 0))) {
 			if (d->splice) {
 				want = d->pipesz - d->inpipe;
 				r = splice(d->in, NULL, d->p[1], NULL, want,
 				    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-				if (r == -1 && errno == EINVAL &&
-				    d->bytes == 0 && d->inpipe == 0) {
+				if (r == -1 && errno == EINVAL) {
+					/* this input cannot splice: copy */
 					if (dir_to_rw(d) == -1)
 						goto fail;
 					continue;
@@ -401,7 +411,7 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 			}
 			/* POLLOUT only with data; else just watch hangups */
 			pfd[n].fd = d->out;
-			pfd[n].events = dir_pending(d) ? POLLOUT : 0;
+			pfd[n].events = dir_outable(d) ? POLLOUT : 0;
 			idx[n++] = i * 2 + 1;
 		}
 		wait = -1;

@@ -38,6 +38,19 @@ else
 	notok "strict half-close (rc $rc)"; cat "$T/err"
 fi
 
+# --- stdout appended to a file (splice cannot write there: copied)
+socat_ready P TCP-LISTEN:0,bind=127.0.0.1 \
+    SYSTEM:"cat >/dev/null; cat '$T/down'"
+printf 'head|' >"$T/down.app"
+vp-dial 127.0.0.1 "$P" </dev/null >>"$T/down.app" 2>"$T/err"
+rc=$?
+{ printf 'head|'; cat "$T/down"; } >"$T/down.exp"
+if [ $rc -eq 0 ] && same "$T/down.app" "$T/down.exp"; then
+	ok "stdout in append mode (>>): copied, not spliced, all there"
+else
+	notok "append-mode stdout (rc $rc)"; cat "$T/err"
+fi
+
 # --- both ways at once, pipes on stdin and stdout
 socat_ready P TCP-LISTEN:0,bind=127.0.0.1 \
     SYSTEM:"exec 3<&0; cat <&3 >'$T/up.2' & cat '$T/down'; wait"
