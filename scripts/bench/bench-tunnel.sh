@@ -54,12 +54,13 @@ wait_port() {
 }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 ratio() { python3 -c "print('%.0f%%' % (100.0 * $1 / $2 if $2 else 0))"; }
-spread() {	# per-stream figures -> "min max spread%"
+spread() {	# per-stream figures -> "min max, farthest from the mean"
 	python3 -c "
 import sys
 v=[float(x) for x in sys.argv[1:]]
 m=sum(v)/len(v)
-print('%.2f %.2f %.0f%%' % (min(v), max(v), 100*(max(v)-min(v))/m if m else 0))" "$@"
+d=max(abs(x-m) for x in v)
+print('min %.2f max %.2f, farthest %.0f%% from the mean' % (min(v), max(v), 100*d/m if m else 0))" "$@"
 }
 
 start SINK "$TOOL" sink
@@ -119,7 +120,7 @@ echo "vp-tunnel / socat: $(ratio "$T1" "$S1") (target >= 70%)"
 [ -n "$V2" ] && echo "vp-tunnel / v2ray mux: $(ratio "$T1" "$X1")"
 
 echo
-echo "== bulk, 16 streams at once (aggregate Gbit/s; per stream min max spread)"
+echo "== bulk, 16 streams at once (aggregate Gbit/s; per stream)"
 PER=$((BYTES / 16))
 for path in "socat $SS" "vp-tunnel $VC_SINK" ${V2:+"v2ray-mux $V2_SINK"}; do
 	set -- $path
@@ -128,7 +129,7 @@ for path in "socat $SS" "vp-tunnel $VC_SINK" ${V2:+"v2ray-mux $V2_SINK"}; do
 	# shellcheck disable=SC2086
 	printf '%-12s %8s   %s\n' "$1" "$agg" "$(spread ${r#* })"
 done
-echo "(target: vp-tunnel streams within 25% of their mean, i.e. spread <= 50%)"
+echo "(target: every vp-tunnel stream within 25% of the mean)"
 
 echo
 echo "== stream open: 1-byte echo + close, 8 in parallel (per second)"
