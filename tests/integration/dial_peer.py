@@ -122,10 +122,57 @@ def pingpong(argv):
     print("%.3f" % dt)
 
 
+def ttyrun(argv):
+    """dial_peer.py tty CMD...: runs CMD on a pseudo-terminal (stdin and
+    stdout), types "hello" and a newline, waits until the line has come
+    back through CMD (the terminal's own echo aside), types ^D, and
+    prints CMD's exit status; "timeout" if it did not end in 10 s."""
+    import pty
+    import select
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(argv[0], argv)
+    out = b""
+    os.write(fd, b"hello\n")
+    end = time.time() + 10
+    # the terminal echoes "hello" once; the far side sends it back again
+    while out.count(b"hello") < 2 and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                out += os.read(fd, 1024)
+            except OSError:
+                break
+    os.write(fd, b"\x04")
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                if not os.read(fd, 1024):
+                    break
+            except OSError:
+                break
+        p, st = os.waitpid(pid, os.WNOHANG)
+        if p == pid:
+            print(os.waitstatus_to_exitcode(st), out.count(b"hello"))
+            return
+    p, st = os.waitpid(pid, os.WNOHANG)
+    if p == pid:
+        print(os.waitstatus_to_exitcode(st), out.count(b"hello"))
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        print("timeout", out.count(b"hello"))
+
+
 def main():
     mode = sys.argv[1]
     if mode == "pingpong":
         pingpong(sys.argv[2:])
+        return
+    if mode == "tty":
+        ttyrun(sys.argv[2:])
         return
     arg = sys.argv[2] if len(sys.argv) > 2 else ""
     s = socket.socket()

@@ -206,6 +206,15 @@ else
 	notok "idle timeout (rc $RC)"; cat "$T/err"
 fi
 
+# --- a terminal on stdin and stdout: typed line relayed, ^D half-closes
+socat_ready P TCP-LISTEN:0,bind=127.0.0.1 SYSTEM:"cat"
+r=$(python3 "$PEER" tty vp-dial 127.0.0.1 "$P")
+if [ "$r" = "0 2" ]; then
+	ok "TTY on stdin/stdout: line relayed, ^D ends it, exit 0"
+else
+	notok "TTY (got '$r')"
+fi
+
 # --- interactive traffic is not held back (a corked socket waits ~200 ms
 # per lone byte: 20 round trips would take 4 s; they take milliseconds)
 t=$(python3 "$PEER" pingpong 20 vp-dial)
