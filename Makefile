@@ -16,7 +16,7 @@ BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 CC	?= cc
 
-PKGS	 = libbsd-overlay libsodium
+PKGS	 = libbsd-overlay libsodium zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

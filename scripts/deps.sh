@@ -6,7 +6,7 @@
 #   sh scripts/deps.sh [--build|--test|--bench]
 set -eu
 
-BUILD="build-essential make gcc clang pkg-config libbsd-dev check libsodium-dev mandoc"
+BUILD="build-essential make gcc clang pkg-config libbsd-dev check libsodium-dev zlib1g-dev mandoc"
 TEST="curl openssh-server openssh-client ncat socat haproxy systemd python3 iproute2 nftables python3-hyperframe valgrind"
 BENCH="ucspi-tcp kcptun v2ray microsocks dante-server"
 
