@@ -37,6 +37,16 @@ for pc in "vp-dial %h %p" \
 	fi
 done
 
+# an ssh -W jump as the exec: outbound (the sshd forwards to itself)
+pc="vp-dial exec:'ssh $SSH_OPTS -p $SP -W %h:%p root@127.0.0.1'"
+out=$(s "$pc" echo jumped 2>"$T/err")
+rc=$?
+if [ $rc -eq 0 ] && [ "$out" = jumped ]; then
+	ok "ProxyCommand vp-dial exec:'ssh -W %h:%p jumphost'"
+else
+	notok "ssh -W as exec: outbound (rc $rc, '$out')"; cat "$T/err"
+fi
+
 # 4 MB up and down through the proxy command, checked on both sides
 up=$(s "vp-dial %h %p" sha256sum <"$T/blob" 2>"$T/err" | cut -d' ' -f1)
 [ "$up" = "$SUM" ] && ok "4 MB up through ProxyCommand vp-dial, sha256 equal" ||
