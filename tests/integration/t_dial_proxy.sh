@@ -87,6 +87,37 @@ else
 	notok "half-close through socks4a (rc $rc)"; cat "$T/err"
 fi
 
+# fail NAME STATUS REGEX ARGS...
+fail() {
+	_name=$1 _want=$2 _re=$3; shift 3
+	vp-dial "$@" </dev/null >"$T/out" 2>"$T/err"
+	_rc=$?
+	if [ $_rc -eq "$_want" ] && one_fatal "$T/err" && [ ! -s "$T/out" ] &&
+	    grep -q -- "$_re" "$T/err"; then
+		ok "$_name: exit $_want, '$(cut -d' ' -f3- "$T/err")'"
+	else
+		notok "$_name (rc $_rc, want $_want)"; cat "$T/err"
+	fi
+}
+
+# an IPv6 destination through each proxy kind that can carry one
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
+    2>/dev/null; then
+	for x in "socks5://127.0.0.1:$MS" "http://127.0.0.1:$NH"; do
+		socat_ready P6 TCP6-LISTEN:0,bind=[::1] SYSTEM:"printf v6-ok"
+		rm -f "$T/v6out"
+		wait_size "$T/v6out" 5 | vp-dial -x "$x" ::1 "$P6" \
+		    >"$T/v6out" 2>"$T/err"
+		if [ "$(cat "$T/v6out")" = v6-ok ]; then
+			ok "IPv6 destination [::1] via ${x%%://*}"
+		else
+			notok "IPv6 destination via $x"; cat "$T/err"
+		fi
+	done
+	fail "socks4a cannot carry IPv6" 69 "SOCKS4a cannot carry" \
+	    -x "socks4a://127.0.0.1:$S4" ::1 80
+fi
+
 get "http://127.0.0.1:$NH" && ok "HTTP GET through ncat's CONNECT proxy" ||
     notok "GET via http proxy"
 
@@ -102,18 +133,6 @@ fi
 
 # --- failures
 CP=$(free_port)
-# fail NAME STATUS REGEX ARGS...
-fail() {
-	_name=$1 _want=$2 _re=$3; shift 3
-	vp-dial "$@" </dev/null >"$T/out" 2>"$T/err"
-	_rc=$?
-	if [ $_rc -eq "$_want" ] && one_fatal "$T/err" && [ ! -s "$T/out" ] &&
-	    grep -q -- "$_re" "$T/err"; then
-		ok "$_name: exit $_want, '$(cut -d' ' -f3- "$T/err")'"
-	else
-		notok "$_name (rc $_rc, want $_want)"; cat "$T/err"
-	fi
-}
 fail "socks5: destination refused" 69 \
     "via socks5://127.0.0.1:$MS: proxy refused: connection refused (SOCKS5 reply 05)\$" \
     -x "socks5://127.0.0.1:$MS" 127.0.0.1 "$CP"
