@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "vptunnel.h"
 
 #define CTLQ_SOFT	(64 * 1024)	/* stop reading the link above this */
@@ -30,6 +32,9 @@ struct vptun {
 	struct vpf_dec	dec;
 	struct vpt_stream *cur;		/* stream of the DATA frame being read */
 	int		cur_drop;	/* drop the rest of this DATA frame */
+	int		cur_gzip;	/* this DATA frame is a gzip member */
+	z_stream	*zs;		/* inflater, made at the first gzip frame */
+	int		 zdone;		/* the member ended */
 
 	uint8_t		*q;		/* control frames not yet taken */
 	size_t		 qoff, qlen, qcap;
@@ -847,8 +852,22 @@ data_begin(struct vptun *t, const struct vpf_hdr *h)
 
 	t->cur = NULL;
 	t->cur_drop = 1;
-	if (h->flags & VPF_F_GZIP)
-		return fail(t, 1, "compressed DATA is not supported");
+	t->cur_gzip = 0;
+	if (h->flags & VPF_F_GZIP) {
+		/* vproxy's compressed DATA: one gzip member per frame. */
+		if (t->zs == NULL) {
+			if ((t->zs = calloc(1, sizeof(*t->zs))) == NULL)
+				return fail(t, 1, "out of memory");
+			if (inflateInit2(t->zs, 16 + MAX_WBITS) != Z_OK) {
+				free(t->zs);
+				t->zs = NULL;
+				return fail(t, 1, "out of memory");
+			}
+		} else
+			(void)inflateReset(t->zs);
+		t->zdone = 0;
+		t->cur_gzip = 1;
+	}
 	if (t->extended) {
 		if (t->towed + h->len > t->cfg.tunnel_window)
 			return fail(t, 1, "tunnel flow-control window exceeded");
@@ -877,35 +896,93 @@ ok:
 	return 0;
 }
 
+/*
+ * Payload bytes for s: straight to the program if nothing is buffered,
+ * else appended. Returns 0, 1 when the stream was reset (drop the rest
+ * of the frame), -1 when the tunnel failed.
+ */
+static int
+stream_bytes(struct vptun *t, struct vpt_stream *s, const uint8_t *p,
+    size_t n)
+{
+	size_t took = 0;
+
+	if (!t->extended && (s->rlen + n > t->cfg.plain_buf ||
+	    t->buffered + n > t->cfg.plain_total)) {
+		t->cur_drop = 1;
+		stream_reset(t, s, 1, "receive buffer limit exceeded");
+		return 1;
+	}
+	if (s->rlen == 0 && t->cb.deliver != NULL) {
+		took = t->cb.deliver(t->cb.arg, s, p, n);
+		if (took > n)
+			took = n;
+		s->unacked += took;
+	}
+	if (took < n && rbuf_append(t, s, p + took, n - took) == -1)
+		return fail(t, 1, "out of memory");
+	stream_credit(t, s);
+	return 0;
+}
+
+/*
+ * Inflates a piece of a gzip-flagged DATA frame into s. Returns as
+ * stream_bytes(); a member that is corrupt, has trailing bytes or is
+ * not complete at the end of the frame fails the tunnel (vproxy does
+ * the same).
+ */
+static int
+inflate_piece(struct vptun *t, struct vpt_stream *s,
+    const struct vpf_event *ev)
+{
+	uint8_t out[16384];
+	size_t k;
+	int r, rr;
+
+	t->zs->next_in = (Bytef *)(uintptr_t)ev->p;
+	t->zs->avail_in = (uInt)ev->n;
+	while (!t->zdone) {
+		t->zs->next_out = out;
+		t->zs->avail_out = sizeof(out);
+		r = inflate(t->zs, Z_NO_FLUSH);
+		if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+			return fail(t, 1, "bad compressed DATA");
+		k = sizeof(out) - t->zs->avail_out;
+		if (r == Z_STREAM_END)
+			t->zdone = 1;
+		if (k > 0 && (rr = stream_bytes(t, s, out, k)) != 0)
+			return rr;
+		if (t->zs->avail_in == 0 && t->zs->avail_out > 0)
+			break;		/* everything given was used */
+		if (r == Z_BUF_ERROR && k == 0)
+			break;
+	}
+	if (t->zdone && t->zs->avail_in > 0)
+		return fail(t, 1, "bad compressed DATA");
+	if (ev->last && !t->zdone)
+		return fail(t, 1, "bad compressed DATA");
+	return 0;
+}
+
 static int
 data_piece(struct vptun *t, const struct vpf_event *ev)
 {
 	struct vpt_stream *s;
 	enum vpt_sstate next;
-	size_t took = 0;
+	int r;
 
 	if (ev->first && data_begin(t, &ev->h) == -1)
 		return -1;
 	if (t->cur_drop || (s = t->cur) == NULL)
 		goto out;
-	if (ev->n > 0) {
-		if (!t->extended && (s->rlen + ev->n > t->cfg.plain_buf ||
-		    t->buffered + ev->n > t->cfg.plain_total)) {
-			t->cur_drop = 1;
-			stream_reset(t, s, 1, "receive buffer limit exceeded");
-			goto out;
-		}
-		if (s->rlen == 0 && t->cb.deliver != NULL) {
-			took = t->cb.deliver(t->cb.arg, s, ev->p, ev->n);
-			if (took > ev->n)
-				took = ev->n;
-			s->unacked += took;
-		}
-		if (took < ev->n &&
-		    rbuf_append(t, s, ev->p + took, ev->n - took) == -1)
-			return fail(t, 1, "out of memory");
-		stream_credit(t, s);
-	}
+	if (t->cur_gzip)
+		r = inflate_piece(t, s, ev);
+	else
+		r = ev->n > 0 ? stream_bytes(t, s, ev->p, ev->n) : 0;
+	if (r == -1)
+		return -1;
+	if (r == 1)
+		goto out;
 	if (ev->last && (ev->h.flags & VPF_F_END)) {
 		switch (vpt_stream_next(t->cfg.role, s->state, VPS_EV_RECV_FIN,
 		    &next)) {
@@ -927,6 +1004,7 @@ out:
 	if (ev->last) {
 		t->cur = NULL;
 		t->cur_drop = 0;
+		t->cur_gzip = 0;
 		tunnel_credit(t);
 	}
 	return 0;
@@ -1089,6 +1167,10 @@ vpt_free(struct vptun *t)
 		return;
 	while (t->head != NULL)
 		stream_free(t, t->head);
+	if (t->zs != NULL) {
+		(void)inflateEnd(t->zs);
+		free(t->zs);
+	}
 	free(t->map);
 	free(t->q);
 	free(t);

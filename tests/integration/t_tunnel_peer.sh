@@ -29,6 +29,10 @@ while [ $i -lt 20 ]; do
 	i=$((i + 1))
 done
 check "plain vproxy-style peer: 20 echo streams byte for byte, half-close" [ $bad -eq 0 ]
+# Compressible data: the fake peer answers with gzip-flagged DATA.
+$PY -c "import sys; sys.stdout.write(''.join('line %d of a compressible text\\n' % i for i in range(40000)))" >"$T/text"
+socat -t 10 - "TCP:127.0.0.1:$CPORT" <"$T/text" >"$T/text.out"
+check "gzip-flagged DATA from a vproxy-style peer is inflated ($(wc -c <"$T/text") bytes)" same "$T/text" "$T/text.out"
 check "client fell back to plain after GOAWAY" grep -q "retrying plain" $T/c.log
 check "client logged the peer's GOAWAY reason" grep -q "handshake message is invalid" $T/c.log
 

@@ -6,7 +6,8 @@
       the way vproxy does (wire-spec.md Part 1): the first 9 bytes must be
       the empty SETTINGS (anything else: GOAWAY "handshake message is
       invalid", close), the answer is the same empty SETTINGS, no
-      extension; SYN -> SYN-ACK; DATA is echoed back on the same stream;
+      extension; SYN -> SYN-ACK; DATA is echoed back on the same stream
+      (gzipped with flag 0x4 when over 1 KiB and smaller, as vproxy does);
       FIN -> FIN; PING -> PING ACK; GOAWAY ends the tunnel. --mute stops
       answering anything after the handshake (a dead peer).
 
@@ -17,6 +18,7 @@
 
 Written for vp's tests; it only implements what they need.
 """
+import gzip
 import socket
 import struct
 import sys
@@ -76,7 +78,13 @@ def serve_one(c, mute):
             elif t == 1 and fl & 1:
                 streams.discard(sid)
             elif t == 0 and sid in streams:
-                if p:
+                if fl & 4:
+                    p = gzip.decompress(p)
+                # vproxy gzips payloads over 1 KiB when that is smaller
+                z = gzip.compress(p, 9) if len(p) > 1024 else p
+                if p and len(z) < len(p):
+                    send(frame(0, 4, sid, z))
+                elif p:
                     send(frame(0, 0, sid, p))
                 if fl & 1:
                     send(frame(0, 1, sid))

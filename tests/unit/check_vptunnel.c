@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "vpframe.h"
 #include "vptunnel.h"
 
@@ -511,10 +513,68 @@ START_TEST(unexpected_client)
 	ck_assert_int_eq(feed(ct, "000000010000000005 000003000100000005 616263"), 0);
 	ck_assert_int_eq(c->state, VPS_FIN_RECV);
 	ck_assert_uint_eq(ce->ngot, 3);
-	/* gzip-flagged DATA is refused with a clear reason */
-	ck_assert_int_eq(feed(ct, "000002000400000005 1f8b"), -1);
-	ck_assert_str_eq(vpt_reason(ct), "compressed DATA is not supported");
+}
+END_TEST
+
+/* vproxy gzips DATA payloads over 1 KiB (flag 0x4): they are inflated. */
+START_TEST(gzip_data)
+{
+	static uint8_t plain[50000], frame[VPF_HDRLEN + 60000];
+	z_stream z;
+	struct vpt_stream *c;
+	size_t n, i, off;
+	int k;
+
+	for (i = 0; i < sizeof(plain); i++)
+		plain[i] = "vproxy tunnel "[i % 14] + (i / 1000) % 3;
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = plain;
+	z.avail_in = sizeof(plain);
+	z.next_out = frame + VPF_HDRLEN;
+	z.avail_out = sizeof(frame) - VPF_HDRLEN;
+	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	n = z.total_out;
+	deflateEnd(&z);
+	ck_assert_uint_lt(n, sizeof(plain));
+	vpf_hdr_put(frame, n, VPF_DATA, VPF_F_GZIP, 1);
+
+	ct = mk(ce, VPT_CLIENT, 0, NULL);
+	feed(ct, "000000040000000000");
+	c = vpt_open(ct, NULL);
+	feed(ct, "000000010000000001");
+	/* Twice, in odd-sized pieces: the inflater is reused per frame. */
+	for (k = 0; k < 2; k++) {
+		for (off = 0; off < VPF_HDRLEN + n; off += 7)
+			ck_assert_int_eq(vpt_input(ct, frame + off,
+			    off + 7 > VPF_HDRLEN + n ? VPF_HDRLEN + n - off : 7,
+			    now), 0);
+		ck_assert_uint_eq(ce->ngot, (k + 1) * sizeof(plain));
+		ck_assert(memcmp(ce->got + k * sizeof(plain), plain,
+		    sizeof(plain)) == 0);
+	}
+	/* Trailing bytes after the member: fatal. */
+	frame[2] = (n + 1) & 0xff;
+	frame[1] = (n + 1) >> 8;
+	frame[VPF_HDRLEN + n] = 0;
+	ck_assert_int_eq(vpt_input(ct, frame, VPF_HDRLEN + n + 1, now), -1);
+	ck_assert_str_eq(vpt_reason(ct), "bad compressed DATA");
 	ck_assert_int_eq(c->state, VPS_DEAD);
+	/* A member cut short or not gzip at all: fatal. */
+	vpt_free(ct);
+	ct = mk(ce, VPT_CLIENT, 0, NULL);
+	feed(ct, "000000040000000000");
+	(void)vpt_open(ct, NULL);
+	feed(ct, "000000010000000001");
+	ck_assert_int_eq(feed(ct, "000002000400000001 1f8b"), -1);
+	ck_assert_str_eq(vpt_reason(ct), "bad compressed DATA");
+	vpt_free(ct);
+	ct = mk(ce, VPT_CLIENT, 0, NULL);
+	feed(ct, "000000040000000000");
+	(void)vpt_open(ct, NULL);
+	feed(ct, "000000010000000001");
+	ck_assert_int_eq(feed(ct, "000004000400000001 68656c6c"), -1);
 }
 END_TEST
 
@@ -826,6 +886,7 @@ suite(void)
 	tcase_add_test(tc, server_refuses);
 	tcase_add_test(tc, unexpected_client);
 	tcase_add_test(tc, unexpected_server);
+	tcase_add_test(tc, gzip_data);
 	tcase_add_test(tc, window_update_plain_fatal);
 	tcase_add_test(tc, goaway_received);
 	tcase_add_test(tc, flow_stalled_reader);
