@@ -5,6 +5,9 @@
 #
 #   VP_BUILD=$PWD/build sh scripts/bench/bench-kcp.sh [MB] [ROUNDTRIPS]
 #
+# BENCH_LOSSES="0 1 5" picks the loss rates; VP_TUNNEL_OPTS adds options
+# to every vp-tunnel (e.g. "-s 2M" for a larger stream window).
+#
 # For each loss rate and each contender:
 #   bulk   one stream carrying MB megabytes client -> server, timed
 #          until the sink's byte count comes back, MiB/s
@@ -168,7 +171,7 @@ measure() {
 }
 
 echo "bench-kcp: $MB MB bulk, $RT round trips, fast3, windows 1024/1024"
-for LOSS in 0 1 5; do
+for LOSS in ${BENCH_LOSSES:-0 1 5}; do
 	if ! netns_up -l $LOSS -s 42 -q 4000000; then
 		echo "bench-kcp: cannot build the namespace link (root? TUN?)"
 		exit 1
@@ -179,22 +182,23 @@ for LOSS in 0 1 5; do
 	measure tcp 7001 7002
 	_bh=127.0.0.1
 	# vp-tunnel over KCP, keyed
-	bg ip netns exec "$NSB" vp-tunnel server -q -k "$T/key" -M fast3 \
+	kv="-k $T/key -M fast3 ${VP_TUNNEL_OPTS:-}"
+	bg ip netns exec "$NSB" vp-tunnel server -q $kv \
 	    -f tcp:127.0.0.1:7001 udp:$IPB:4000
 	vs1=$LASTPID
-	bg ip netns exec "$NSB" vp-tunnel server -q -k "$T/key" -M fast3 \
+	bg ip netns exec "$NSB" vp-tunnel server -q $kv \
 	    -f tcp:127.0.0.1:7002 udp:$IPB:4002
 	vs2=$LASTPID
-	bg ip netns exec "$NSA" vp-tunnel client -q -k "$T/key" -M fast3 \
+	bg ip netns exec "$NSA" vp-tunnel client -q $kv \
 	    -l tcp:127.0.0.1:6001 udp:$IPB:4000
 	vc1=$LASTPID
-	bg ip netns exec "$NSA" vp-tunnel client -q -k "$T/key" -M fast3 \
+	bg ip netns exec "$NSA" vp-tunnel client -q $kv \
 	    -l tcp:127.0.0.1:6002 udp:$IPB:4002
 	ina python3 "$T/waitport.py" 127.0.0.1 6001
 	ina python3 "$T/waitport.py" 127.0.0.1 6002
 	measure vp 6001 6002 $vs1 $vc1
 	# the same with the portable suite, ChaCha20-Poly1305, forced
-	kx="-k $T/key -M fast3 -o cipher=chacha"
+	kx="-k $T/key -M fast3 -o cipher=chacha ${VP_TUNNEL_OPTS:-}"
 	bg ip netns exec "$NSB" vp-tunnel server -q $kx \
 	    -f tcp:127.0.0.1:7001 udp:$IPB:4004
 	vs3=$LASTPID
