@@ -58,4 +58,21 @@ while ! grep -q 'exited 69' "$T/ref.log" && [ $i -lt 200 ]; do sleep 0.05; i=$((
     ok "refused backend: connection closed, 'exited 69' logged" || \
     { notok "refused backend"; cat "$T/ref.log"; }
 grep -q 'exited 0' "$T/fwd.log" && ok "-v logs each forwarded connection's end" || notok "-v log"
+
+# The man page's example against a real sshd: vp-listen tcp:... vp-dial
+# 127.0.0.1 SSHPORT, then ssh through the forwarded port, data both ways.
+if sshd_start; then
+	listen_ready SF vp-listen -1 tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$SSHD_PORT"
+	rand_file "$T/ssh.up" 2000000
+	# shellcheck disable=SC2086
+	ssh $SSH_OPTS -p "$SF" root@127.0.0.1 "cat >'$T/ssh.got'; sha256sum '$T/ssh.got'" \
+	    <"$T/ssh.up" >"$T/ssh.out" 2>"$T/ssh.err"
+	[ "$(cut -d' ' -f1 "$T/ssh.out")" = "$(sha "$T/ssh.up")" ] && \
+	    ok "ssh through vp-listen tcp:... vp-dial 127.0.0.1 SSHPORT: 2 MB up, sha256 back" || \
+	    { notok "ssh through the forwarder"; cat "$T/ssh.err"; }
+	# shellcheck disable=SC2086
+	ssh $SSH_OPTS -p "$SF" root@127.0.0.1 "cat '$T/down'" >"$T/ssh.down" 2>>"$T/ssh.err"
+	same "$T/down" "$T/ssh.down" && ok "ssh through the forwarder: 6 MB down byte for byte" || \
+	    notok "ssh download through the forwarder differs"
+fi
 finish
