@@ -4,6 +4,8 @@
 # (ucspi-tcp) running socat, with a direct connection as the ceiling.
 #
 #   make BUILD=build && VP_BUILD=build sh scripts/bench/bench-relay.sh
+#   make STATIC=1 BUILD=build-static && VP_BUILD=build-static sh ...
+#                     (statically linked: each connection's exec is cheaper)
 #
 #   BYTES=1073741824  bulk bytes per run (>= 1 GiB)   RUNS=2  best of
 #   CONNS=3000        short connections per relay     PAR=8   clients
@@ -143,7 +145,9 @@ rate() {	# NAME PORT: sets CR (conn/s)
 	CR=$(echo "$_out" | awk '{ print ($2 == 0) ? $4 : "fail" }')
 }
 
-echo "bench-relay: $BYTES bytes x best of $RUNS, $CONNS connections x $PAR parallel, $(nproc) CPUs" >&2
+LINK=dynamic
+ldd "$BIN/vp-dial" >/dev/null 2>&1 || LINK=static
+echo "bench-relay: $BYTES bytes x best of $RUNS, $CONNS connections x $PAR parallel, $(nproc) CPUs, $LINK vp binaries, load $(cut -d' ' -f1 /proc/loadavg)" >&2
 bulk direct "$SINK"
 D_GB=$GB
 rate direct "$RSRV"
@@ -166,7 +170,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%
 
 printf '\n%-24s %10s %12s %10s\n' relay Gbit/s "CPU s/GiB" conn/s
 printf '%-24s %10s %12s %10s\n' direct "$D_GB" - "$D_CR"
-printf '%-24s %10s %12s %10s\n' "vp-listen + vp-dial" "$vp_GB" "$vp_CPU" "$vp_CR"
+printf '%-24s %10s %12s %10s\n' "vp-listen + vp-dial ($LINK)" "$vp_GB" "$vp_CPU" "$vp_CR"
 printf '%-24s %10s %12s %10s\n' "socat fork" "$socat_GB" "$socat_CPU" "$socat_CR"
 if [ "$HAVE_TCPSERVER" = 1 ]; then
 	printf '%-24s %10s %12s %10s\n' "tcpserver + socat" "$tcpserver_GB" "$tcpserver_CPU" "$tcpserver_CR"
