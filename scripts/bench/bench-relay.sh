@@ -169,11 +169,11 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 
 printf '\n%-24s %10s %12s %10s\n' relay Gbit/s "CPU s/GiB" conn/s
-printf '%-24s %10s %12s %10s\n' direct "$D_GB" - "$D_CR"
-printf '%-24s %10s %12s %10s\n' "vp-listen + vp-dial ($LINK)" "$vp_GB" "$vp_CPU" "$vp_CR"
-printf '%-24s %10s %12s %10s\n' "socat fork" "$socat_GB" "$socat_CPU" "$socat_CR"
+printf '%-30s %10s %12s %10s\n' direct "$D_GB" - "$D_CR"
+printf '%-30s %10s %12s %10s\n' "vp-listen + vp-dial ($LINK)" "$vp_GB" "$vp_CPU" "$vp_CR"
+printf '%-30s %10s %12s %10s\n' "socat fork" "$socat_GB" "$socat_CPU" "$socat_CR"
 if [ "$HAVE_TCPSERVER" = 1 ]; then
-	printf '%-24s %10s %12s %10s\n' "tcpserver + socat" "$tcpserver_GB" "$tcpserver_CPU" "$tcpserver_CR"
+	printf '%-30s %10s %12s %10s\n' "tcpserver + socat" "$tcpserver_GB" "$tcpserver_CPU" "$tcpserver_CR"
 fi
 echo
 echo "throughput vp/socat      $(ratio "$vp_GB" "$socat_GB")x   (target >= 2.5)"
