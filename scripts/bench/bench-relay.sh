@@ -168,7 +168,7 @@ done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 
-printf '\n%-24s %10s %12s %10s\n' relay Gbit/s "CPU s/GiB" conn/s
+printf '\n%-30s %10s %12s %10s\n' relay Gbit/s "CPU s/GiB" conn/s
 printf '%-30s %10s %12s %10s\n' direct "$D_GB" - "$D_CR"
 printf '%-30s %10s %12s %10s\n' "vp-listen + vp-dial ($LINK)" "$vp_GB" "$vp_CPU" "$vp_CR"
 printf '%-30s %10s %12s %10s\n' "socat fork" "$socat_GB" "$socat_CPU" "$socat_CR"
