@@ -222,10 +222,8 @@ read_stage(parse_fn parse, void *ctx)
 			return ST_ERR;
 		if (!isock) {
 			n = read(0, ibuf + ilen, sizeof(ibuf) - ilen);
-			if (n == 0) {
-				r = parse(ibuf, ilen, &used, ctx);
-				return r == VPIN_DONE ? ST_DONE : ST_EOF;
-			}
+			if (n == 0)	/* what we have was parsed: incomplete */
+				return ST_EOF;
 			if (n < 0 && errno != EINTR && errno != EAGAIN)
 				return ST_ERR;
 			if (n > 0)
@@ -495,8 +493,11 @@ load_users(void)
 
 	if (aflag == NULL)
 		return;
-	if ((dsp.users = vpusers_load(aflag, err, sizeof(err))) == NULL)
-		vplog_die(EX_CONFIG, "%s", err);
+	if ((dsp.users = vpusers_load(aflag, err, sizeof(err))) == NULL) {
+		/* As for rules: logged now, the client answered later. */
+		log_fatal("%s", err);
+		cfgerr = 1;
+	}
 }
 
 static void
