@@ -25,7 +25,7 @@ enum { K_SOCK, K_FIFO, K_REG, K_OTHER };
 struct vpdir {
 	int		 in, out;
 	int		 ikind, okind;
-	int		 inb, onb;	/* in/out never block (nonblock or file) */
+	int		 inb, onb;	/* in/out are regular files: always ready */
 	int		 splice;	/* moving through p[] with splice(2) */
 	int		 p[2];		/* the pipe (splice mode, and its leftovers) */
 	size_t		 inpipe;	/* bytes sitting in p[] */
@@ -36,7 +36,7 @@ struct vpdir {
 	size_t		 prelen, preoff;
 	int		 eof;		/* input ended */
 	int		 done;		/* output ended: direction over */
-	int		 in_ready, out_ready;
+	int		 in_ready, out_ready;	/* worth trying without a poll */
 	int		 stalled;	/* splice found the pipe full (slots) */
 	int		 err;
 	uint64_t	 bytes;
@@ -156,13 +156,15 @@ static int
 dir_pump(struct vpdir *d, int *moved)
 {
 	ssize_t r;
-	size_t want;
+	size_t want, got_want;
 	int rounds, progress, src;
 
 	for (rounds = 0; rounds < VPRELAY_ROUNDS && !d->done; rounds++) {
 		progress = 0;
 		/* Output first: pre-data, then the pipe or buffer. */
 		if (dir_outable(d) && (d->onb || d->out_ready)) {
+			want = d->preoff < d->prelen ? d->prelen - d->preoff :
+			    d->splice ? d->inpipe : d->len - d->off;
 			if (d->preoff < d->prelen)
 				r = dir_write(d, d->pre + d->preoff,
 				    d->prelen - d->preoff);
@@ -188,7 +190,13 @@ dir_pump(struct vpdir *d, int *moved)
 				progress = 1;
 				*moved = 1;
 				d->stalled = 0;
-				if (!d->onb)
+				/*
+				 * A short write means the socket or pipe is
+				 * full: wait for POLLOUT rather than try again
+				 * (one syscall less per chunk). A blocking fd
+				 * is written once per POLLOUT.
+				 */
+				if (d->okind == K_OTHER || (size_t)r < want)
 					d->out_ready = 0;
 			} else if (r == 0 || (r == -1 && (errno == EAGAIN ||
 			    errno == EINTR))) {
@@ -216,6 +224,7 @@ dir_pump(struct vpdir *d, int *moved)
 		    (!d->splice && d->inpipe > 0))) {
 			if (d->splice) {
 				want = d->pipesz - d->inpipe;
+				got_want = want;
 				r = splice(d->in, NULL, d->p[1], NULL, want,
 				    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 				if (r == -1 && errno == EINVAL) {
@@ -245,8 +254,8 @@ dir_pump(struct vpdir *d, int *moved)
 				}
 				/* leftovers of splice mode come first */
 				src = d->inpipe > 0 ? d->p[0] : d->in;
-				r = read(src, d->buf + d->len,
-				    VPRELAY_BUFSZ - d->len);
+				got_want = VPRELAY_BUFSZ - d->len;
+				r = read(src, d->buf + d->len, got_want);
 				if (r > 0 && src == d->p[0])
 					d->inpipe -= r;
 				if (r > 0)
@@ -255,7 +264,14 @@ dir_pump(struct vpdir *d, int *moved)
 			if (r > 0) {
 				progress = 1;
 				*moved = 1;
-				if (!d->inb)
+				/*
+				 * Less than asked for: the socket or pipe is
+				 * drained, wait for POLLIN (saves an EAGAIN
+				 * call per chunk). A blocking fd is read once
+				 * per POLLIN.
+				 */
+				if (d->ikind == K_OTHER ||
+				    (d->ikind != K_REG && (size_t)r < got_want))
 					d->in_ready = 0;
 			} else if (r == 0) {
 				d->eof = 1;
@@ -289,8 +305,11 @@ dir_init(struct vpdir *d, int in, int out, int other_in, size_t pipesz)
 	d->p[0] = d->p[1] = -1;
 	d->ikind = fd_kind(in, &iapp);
 	d->okind = fd_kind(out, &oapp);
-	d->inb = d->ikind != K_OTHER;
-	d->onb = d->okind != K_OTHER;
+	d->inb = d->ikind == K_REG;
+	d->onb = d->okind == K_REG;
+	/* sockets and pipes: try once at the start, then as poll says */
+	d->in_ready = d->ikind == K_SOCK || d->ikind == K_FIFO;
+	d->out_ready = d->okind == K_SOCK || d->okind == K_FIFO;
 	d->pipesz = pipesz;
 	d->splice = d->ikind != K_OTHER && d->okind != K_OTHER && !oapp;
 }
@@ -401,7 +420,11 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 		n = 0;
 		for (i = 0; i < 2; i++) {
 			d = &dir[i];
-			d->in_ready = d->out_ready = 0;
+			/* a blocking fd is touched only right after POLLIN/OUT */
+			if (d->ikind == K_OTHER)
+				d->in_ready = 0;
+			if (d->okind == K_OTHER)
+				d->out_ready = 0;
 			if (d->done)
 				continue;
 			if (dir_can_read(d)) {
