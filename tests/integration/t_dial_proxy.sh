@@ -118,6 +118,16 @@ if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
 	    -x "socks4a://127.0.0.1:$S4" ::1 80
 fi
 
+# a SOCKS5 proxy on an abstract unix socket
+ABS=vp-dial-s5-$$
+bg socat ABSTRACT-LISTEN:"$ABS",fork TCP:127.0.0.1:"$MS"
+i=0
+until get "socks5://unix:@$ABS"; do	# bounded, while socat comes up
+	i=$((i + 1)); [ $i -ge 100 ] && break; sleep 0.05
+done
+[ $i -lt 100 ] && ok "socks5://unix:@abstract proxy" ||
+    { notok "abstract unix proxy"; cat "$T/err"; }
+
 get "http://127.0.0.1:$NH" && ok "HTTP GET through ncat's CONNECT proxy" ||
     notok "GET via http proxy"
 
