@@ -907,8 +907,14 @@ stream_bytes(struct vptun *t, struct vpt_stream *s, const uint8_t *p,
 {
 	size_t took = 0;
 
-	if (!t->extended && (s->rlen + n > t->cfg.plain_buf ||
-	    t->buffered + n > t->cfg.plain_total)) {
+	/*
+	 * Extended mode: data_begin() checked the frame's length against
+	 * the window, but a gzip member inflates past it; count what is
+	 * actually buffered.
+	 */
+	if (!t->extended ? (s->rlen + n > t->cfg.plain_buf ||
+	    t->buffered + n > t->cfg.plain_total) :
+	    (uint64_t)s->rlen + s->unacked + n > t->cfg.stream_window) {
 		t->cur_drop = 1;
 		stream_reset(t, s, 1, "receive buffer limit exceeded");
 		return 1;

@@ -578,6 +578,39 @@ START_TEST(gzip_data)
 }
 END_TEST
 
+/* Extended mode: a gzip member inflating past the stream window (fuzz). */
+START_TEST(gzip_bomb_extended)
+{
+	static uint8_t zeros[256 * 1024], frame[VPF_HDRLEN + 4096];
+	struct vpt_config c;
+	z_stream z;
+	size_t n;
+
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = zeros;
+	z.avail_in = sizeof(zeros);
+	z.next_out = frame + VPF_HDRLEN;
+	z.avail_out = sizeof(frame) - VPF_HDRLEN;
+	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	n = z.total_out;
+	deflateEnd(&z);
+	vpf_hdr_put(frame, n, VPF_DATA, VPF_F_GZIP, 1);
+	vpt_config_default(&c, VPT_SERVER);
+	c.stream_window = 4096;
+	st = mk(se, VPT_SERVER, 1, &c);
+	se->deliver_stall = 1;
+	ck_assert_int_eq(feed(st, "00000c040000000000 f0e100000001 f0e200010000"), 0);
+	ck_assert(vpt_extended(st));
+	ck_assert_int_eq(feed(st, "000000010000000001"), 0);
+	ck_assert_int_eq(vpt_input(st, frame, VPF_HDRLEN + n, now), 0);
+	ck_assert_uint_le(vpt_buffered(st), 4096);
+	ck_assert_int_eq(se->resets, 1);
+	ck_assert_str_eq(se->why, "receive buffer limit exceeded");
+}
+END_TEST
+
 /* Frames where they are not expected, on a server. */
 START_TEST(unexpected_server)
 {
@@ -887,6 +920,7 @@ suite(void)
 	tcase_add_test(tc, unexpected_client);
 	tcase_add_test(tc, unexpected_server);
 	tcase_add_test(tc, gzip_data);
+	tcase_add_test(tc, gzip_bomb_extended);
 	tcase_add_test(tc, window_update_plain_fatal);
 	tcase_add_test(tc, goaway_received);
 	tcase_add_test(tc, flow_stalled_reader);
