@@ -147,7 +147,9 @@ vpproxyc_parse(const char *url, struct vpproxy *px, char *err, size_t errlen)
 		if (colon != at && pct_decode(colon + 1, at - colon - 1,
 		    px->pass, sizeof(px->pass)) == -1)
 			goto badcred;
-		if (px->kind == VPPX_SOCKS5 && px->pass[0] == '\0')
+		/* socks5://USER@ with no password: the caller supplies it */
+		if (px->kind == VPPX_SOCKS5 && colon != at &&
+		    px->pass[0] == '\0')
 			goto badcred;	/* RFC 1929: PLEN 1..255 */
 		px->auth = 1;
 		rest = at + 1;

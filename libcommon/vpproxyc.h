@@ -7,7 +7,9 @@
  *   socks4a://HOST:PORT              SOCKS4a (SOCKS4 for IPv4 literals)
  *   http://[USER:PASS@]HOST:PORT     HTTP CONNECT, Basic auth
  *
- * USER and PASS may be percent-encoded (%40 for '@'). socks5h:// and
+ * USER and PASS may be percent-encoded (%40 for '@'). USER@ without a
+ * password parses with auth set and pass empty, for the caller to fill
+ * in (vp-dial takes it from VP_PROXY_PASS). socks5h:// and
  * socks4:// are accepted as aliases. Every kind also takes unix:PATH.
  *
  * Replies are read by incremental parsers over (buf, len) that return

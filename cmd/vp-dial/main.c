@@ -152,6 +152,26 @@ main(int argc, char *argv[])
 	    verbose == 1 ? VPLOG_INFO : VPLOG_DEBUG;
 	if (o.nproxies > 0)
 		o.proxies = px;
+	/* USER@ without a password in the URL: the password from the env */
+	for (i = 0; i < o.nproxies; i++) {
+		const char *pw = getenv("VP_PROXY_PASS");
+
+		if (!px[i].auth || px[i].pass[0] != '\0' ||
+		    px[i].kind == VPPX_SOCKS4A)
+			continue;
+		if (pw != NULL && strlcpy(px[i].pass, pw, sizeof(px[i].pass)) >=
+		    sizeof(px[i].pass))
+			vplog_die(EX_USAGE, "VP_PROXY_PASS: too long");
+		if (px[i].kind == VPPX_SOCKS5 && px[i].pass[0] == '\0')
+			vplog_die(EX_USAGE, "-x: SOCKS5 user %s needs a password "
+			    "(in the URL or in VP_PROXY_PASS)", px[i].user);
+	}
+	if (getenv("VP_PROXY_PASS") != NULL) {
+		char *pw = getenv("VP_PROXY_PASS");
+
+		explicit_bzero(pw, strlen(pw));
+		unsetenv("VP_PROXY_PASS");
+	}
 
 	if (argc == 0) {
 		/* the destination vp-dispatch chose */

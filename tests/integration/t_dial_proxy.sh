@@ -174,6 +174,19 @@ fail "proxy that never answers (-w 1)" 75 "proxy timed out" \
 fail "unix-socket proxy not first in a chain" 69 "only come first" \
     -x "socks5://127.0.0.1:$MS" -x "socks5://unix:$T/s5.sock" 127.0.0.1 "$HP"
 
+# the password from the environment instead of the command line
+if VP_PROXY_PASS='pa:ss@word' get "socks5://bob@127.0.0.1:$MSA"; then
+	ok "socks5://USER@ with the password in VP_PROXY_PASS"
+else
+	notok "VP_PROXY_PASS"; cat "$T/err"
+fi
+env -u VP_PROXY_PASS vp-dial -x "socks5://bob@127.0.0.1:$MSA" 127.0.0.1 "$HP" \
+    </dev/null >/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 64 ] && grep -q 'needs a password' "$T/err" &&
+    ok "socks5://USER@ with no password anywhere: usage error" ||
+    notok "missing password (rc $rc)"
+
 # the password never shows in ps
 { sleep 0; wait_size "$T/never" 1; } 2>/dev/null |
     vp-dial -x "socks5://bob:pa%3Ass%40word@127.0.0.1:$MSA" 127.0.0.1 "$HP" \

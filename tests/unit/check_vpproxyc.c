@@ -55,6 +55,12 @@ START_TEST(url_good)
 	ck_assert_str_eq(px.pass, "");
 	ck_assert_int_eq(vpproxyc_parse("socks5h://h:1", &px, err,
 	    sizeof(err)), 0);
+	/* user only: the password comes from elsewhere */
+	ck_assert_int_eq(vpproxyc_parse("socks5://bob@h:1", &px, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(px.auth, 1);
+	ck_assert_str_eq(px.user, "bob");
+	ck_assert_str_eq(px.pass, "");
 }
 END_TEST
 
@@ -64,7 +70,7 @@ START_TEST(url_bad)
 		"", "socks5:/h:1", "socks6://h:1", "ftp://h:21", "socks5://",
 		"socks5://h", "socks5://h:", "socks5://h:0", "socks5://h:65536",
 		"socks5://:1080", "socks5://h;rm:1", "socks5://@h:1",
-		"socks5://user@h:1",		/* RFC 1929 needs a password */
+		"socks5://user:@h:1",		/* RFC 1929 needs a password */
 		"socks5://u:p%zz@h:1", "socks5://u:p%4@h:1",
 		"socks5://u:p%00@h:1", "socks4a://u:p@h:1", "socks5://unix:",
 		"http://[::1:80", "http://h:80x", "socks5://h:1//",
