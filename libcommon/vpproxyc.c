@@ -765,6 +765,9 @@ hs_socks5(int fd, const struct vpproxy *px, const char *host, unsigned port,
 		    "no acceptable authentication method%s", px->auth ? "" :
 		    " (it wants credentials: socks5://USER:PASS@...)");
 	if (r.code == SOCKS5_M_USERPASS && px->auth) {
+		if (px->pass[0] == '\0')
+			return hsfail(cls, VPR_AUTH, err, errlen, "no password "
+			    "for SOCKS5 user %s", px->user);
 		n = vpproxyc_socks5_authreq(px, msg, sizeof(msg));
 		if (n < 0 || send_all(fd, msg, n, deadline) == -1) {
 			explicit_bzero(msg, sizeof(msg));
