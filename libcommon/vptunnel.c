@@ -494,9 +494,12 @@ fail(struct vptun *t, int send_goaway, const char *why)
 	(void)snprintf(t->reason, sizeof(t->reason), "%s", why);
 	if (send_goaway) {
 		n = vpf_put_goaway(f, sizeof(f), why);
-		/* Drop queued control frames: nothing after GOAWAY matters. */
-		t->qlen = 0;
-		t->qoff = 0;
+		/*
+		 * GOAWAY goes after what is queued: the queue's head may be
+		 * a frame already partly written to the link, and cutting
+		 * it would garble the GOAWAY (the queue is bounded by
+		 * CTLQ_SOFT).
+		 */
 		emit(t, f, n);
 	}
 	t->state = VPT_DEAD;

@@ -611,6 +611,39 @@ START_TEST(gzip_bomb_extended)
 }
 END_TEST
 
+/* A GOAWAY after a control frame the link took only part of (fuzz). */
+START_TEST(goaway_after_partial_frame)
+{
+	struct vpt_stream *c;
+	struct vpf_dec d;
+	struct vpf_event ev;
+	size_t off = 0, used;
+	int frames = 0;
+
+	pair(1, 1);
+	c = open_one();
+	ce->len = 0;
+	ce->limit = 5;			/* the FIN is queued, 5 bytes go out */
+	ck_assert_int_eq(vpt_send_fin(ct, c), 0);
+	vpt_flush(ct);
+	ck_assert_uint_eq(ce->len, 5);
+	vpt_goaway(ct, "bye");
+	ce->limit = sizeof(ce->out);
+	vpt_flush(ct);
+	vpf_dec_init(&d, VPF_LENMAX);
+	while (off < ce->len) {
+		used = vpf_dec_feed(&d, ce->out + off, ce->len - off, &ev);
+		off += used;
+		ck_assert_int_ne(ev.kind, VPF_EV_ERROR);
+		if (ev.kind == VPF_EV_NONE)
+			break;
+		frames++;
+	}
+	ck_assert_int_eq(frames, 2);		/* FIN, then GOAWAY */
+	ck_assert_int_eq(ev.h.type, VPF_GOAWAY);
+}
+END_TEST
+
 /* Frames where they are not expected, on a server. */
 START_TEST(unexpected_server)
 {
@@ -921,6 +954,7 @@ suite(void)
 	tcase_add_test(tc, unexpected_server);
 	tcase_add_test(tc, gzip_data);
 	tcase_add_test(tc, gzip_bomb_extended);
+	tcase_add_test(tc, goaway_after_partial_frame);
 	tcase_add_test(tc, window_update_plain_fatal);
 	tcase_add_test(tc, goaway_received);
 	tcase_add_test(tc, flow_stalled_reader);
