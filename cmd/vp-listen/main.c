@@ -344,7 +344,14 @@ serve(int sfd)
 		next = -1;
 		if (!accepting && nfree > 0)
 			next = backoff_until;
-		for (i = 0; nheader > 0 && i < hiwater; i++) {
+		for (i = 0; nheader + nwaitsrc > 0 && i < hiwater; i++) {
+			if (slots[i].state == S_WAITSRC) {
+				/* Only a hang-up: a client gone while held. */
+				hslot[npfd] = &slots[i];
+				pfd[npfd].fd = slots[i].fd;
+				pfd[npfd++].events = 0;
+				continue;
+			}
 			if (slots[i].state != S_HEADER)
 				continue;
 			hslot[npfd] = &slots[i];
@@ -370,9 +377,23 @@ serve(int sfd)
 			}
 			reap();
 		}
-		for (i = 1 + lis.nfds; i < npfd; i++)
-			if (pfd[i].revents && hslot[i]->state == S_HEADER)
+		for (i = 1 + lis.nfds; i < npfd; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (hslot[i]->state == S_HEADER)
 				header_step(hslot[i]);
+			else if (hslot[i]->state == S_WAITSRC &&
+			    hslot[i]->fd == pfd[i].fd &&
+			    (pfd[i].revents & (POLLHUP | POLLERR))) {
+				vplog_info("connection %llu from %s: client "
+				    "gone while waiting",
+				    (unsigned long long)hslot[i]->id,
+				    hslot[i]->peer);
+				close(hslot[i]->fd);
+				hslot[i]->fd = -1;
+				free_slot(hslot[i]);
+			}
+		}
 		now = vpio_now_ms();
 		for (i = 0; nheader > 0 && i < hiwater; i++)
 			if (slots[i].state == S_HEADER &&

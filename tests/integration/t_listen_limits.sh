@@ -96,6 +96,39 @@ cat "$T/C.out"
     ok "-C 1: per-source limit holds the second client of a source until the first ends" || \
     notok "-C 1"
 
+# -c 2 -C 1: a client held for its source that resets its connection
+# frees its slot at once (another source need not wait for the first
+# connection). A plain close (FIN) cannot be told from a half-close, so
+# such a client keeps its slot until it is served.
+listen_ready P vp-listen -1 -v -c 2 -C 1 tcp:127.0.0.1:0 sh -c 'echo hi; exec cat' 2>"$T/gone.log"
+python3 - "$P" >"$T/gone.out" 2>&1 <<'PY'
+import select, socket, struct, sys
+port = int(sys.argv[1])
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+def said_hi(s, wait):
+    r, _, _ = select.select([s], [], [], wait)
+    return bool(r) and s.recv(3) == b"hi\n"
+a1 = conn("127.0.0.1")
+print("a1", said_hi(a1, 5))
+a2 = conn("127.0.0.1")          # held: same source, and fills -c 2
+b1 = conn("127.0.0.2")
+print("b1-while-a2-held", said_hi(b1, 1.0))
+# the held client gives up with a reset (SO_LINGER 0)
+a2.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+a2.close()
+print("b1-after-a2-gone", said_hi(b1, 5))
+print("a1-still", a1.sendall(b"z\n") or a1.recv(2) == b"z\n")
+PY
+cat "$T/gone.out"
+[ "$(tr '\n' ' ' <"$T/gone.out")" = "a1 True b1-while-a2-held False b1-after-a2-gone True a1-still True " ] && \
+    grep -q 'client gone while waiting' "$T/gone.log" && \
+    ok "-C: a held client that resets frees its slot for others" || \
+    { notok "-C held client hang-up"; cat "$T/gone.log"; }
+
 # 2000 connections: no zombies, no descriptor leak, one log line each way.
 listen_ready P vp-listen -1 -v -c 50 tcp:127.0.0.1:0 sh -c 'echo x' 2>"$T/v.log"
 LP=$LASTPID
