@@ -278,6 +278,31 @@ START_TEST(lossy_cwnd_small_windows)
 }
 END_TEST
 
+/*
+ * Many seeds and harsh links with small windows and a small MTU, where
+ * rare orderings show up; VPKCP_SOAK=N runs N seeds (default 24).
+ */
+START_TEST(soak)
+{
+	struct vpkcp_config c;
+	const char *e = getenv("VPKCP_SOAK");
+	int n = e != NULL ? atoi(e) : 24, i;
+
+	for (i = 0; i < n; i++) {
+		vpkcp_config_default(&c);
+		c.sndwnd = 8 + i % 40;
+		c.rcvwnd = 8 + (i * 7) % 50;
+		c.mtu = 100 + (i * 37) % 1300;
+		c.nodelay = i % 3;
+		c.nc = i % 2;
+		c.resend = i % 4;
+		c.interval = 1 + i % 30;
+		transfer(&c, 5 + i % 25, i % 15, i % 50, i % 30, 40000 + i * 101,
+		    1000 + i, (uint32_t)i * 0x9E3779B9u, (uint32_t)i * 0x7F4A7C15u);
+	}
+}
+END_TEST
+
 START_TEST(wrap_sn_and_ts)
 {
 	struct vpkcp_config c;
@@ -653,6 +678,7 @@ suite(void)
 	tcase_add_loop_test(tc, lossy_profiles, 0, 4);
 	tcase_add_test(tc, lossy_cwnd_small_windows);
 	tcase_add_test(tc, wrap_sn_and_ts);
+	tcase_add_test(tc, soak);
 	tcase_add_test(tc, zero_window_probe);
 	tcase_add_test(tc, packing);
 	tcase_add_test(tc, dead_link);
