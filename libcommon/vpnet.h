@@ -87,6 +87,13 @@ const char *vpnet_addr_str(const struct sockaddr *sa, socklen_t len,
 int	vpnet_addr_ip(const struct sockaddr *sa, char *buf, size_t n,
 	    unsigned *port);
 
+/*
+ * vpnet_send_fd(): passes fd over the unix socket sock (SCM_RIGHTS,
+ * with one data byte, as ssh's ProxyUseFdpass expects). Returns 0, or
+ * -1 with errno set (ENOTSOCK: sock is no socket).
+ */
+int	vpnet_send_fd(int sock, int fd);
+
 /* vpnet_is_ip(): 4 or 6 if s is an IPv4/IPv6 literal, else 0. */
 int	vpnet_is_ip(const char *s);
 

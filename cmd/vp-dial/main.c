@@ -27,6 +27,7 @@
 #include "vpreply.h"
 
 static volatile sig_atomic_t stop, relaying;
+static int Fflag;		/* -F: pass the socket on stdout, no relay */
 static sigset_t origmask, termsigs;
 static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
 
@@ -34,9 +35,9 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vp-dial [-46qv] [-i idle] [-w timeout] [-x url]... "
+	    "usage: vp-dial [-46Fqv] [-i idle] [-w timeout] [-x url]... "
 	    "host port\n"
-	    "       vp-dial [-46qv] [-i idle] [-w timeout] [-x url]... "
+	    "       vp-dial [-46Fqv] [-i idle] [-w timeout] [-x url]... "
 	    "endpoint\n");
 	exit(EX_USAGE);
 }
@@ -88,6 +89,34 @@ duration(const char *s, char opt, int zero_ok)
 	return (int)ms;
 }
 
+/*
+ * -F: connect, send the early data, then hand the socket to the program
+ * on stdout (ssh ProxyUseFdpass) and exit: no relay at all.
+ */
+static int
+pass_fd(const struct vpdial_opts *o)
+{
+	struct vpdial_conn c;
+	enum vpr_class cls;
+	char err[600], dest[300], via[1200];
+
+	if (vpdial_connect(o, &c, &cls, err, sizeof(err)) == -1)
+		vplog_die(vpreply_exit(cls), "connect to %s%s%s: %s",
+		    vpdial_dest_str(o, dest, sizeof(dest)),
+		    o->nproxies ? " via " : "",
+		    vpdial_via_str(o, via, sizeof(via)), err);
+	if (o->earlylen > 0 && vpio_writeall(c.out, o->early, o->earlylen) !=
+	    o->earlylen)
+		vplog_die_errno(EX_UNAVAILABLE, "%s: early data",
+		    vpdial_dest_str(o, dest, sizeof(dest)));
+	if (vpnet_send_fd(STDOUT_FILENO, c.out) == -1)
+		vplog_die_errno(EX_OSERR, "-F: passing the socket on stdout");
+	vplog_info("%s: socket passed on stdout (%s)",
+	    vpdial_dest_str(o, dest, sizeof(dest)), c.peer);
+	vpdial_close(&c);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -110,13 +139,16 @@ main(int argc, char *argv[])
 	o.family = AF_UNSPEC;
 	o.connect_timeout_ms = VPDIAL_CONNECT_TIMEOUT;
 
-	while ((ch = getopt(argc, argv, "46i:qvw:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "46Fi:qvw:x:")) != -1) {
 		switch (ch) {
 		case '4':
 			o.family = AF_INET;
 			break;
 		case '6':
 			o.family = AF_INET6;
+			break;
+		case 'F':
+			Fflag = 1;
 			break;
 		case 'i':
 			o.idle_timeout_ms = duration(optarg, 'i', 1);
@@ -228,9 +260,14 @@ main(int argc, char *argv[])
 	if (o.ep != NULL && o.ep->kind == VPEP_UNIX && o.family != AF_UNSPEC)
 		vplog_die(EX_USAGE, "-4/-6 make no sense for a unix socket");
 
+	if (Fflag && o.ep != NULL && o.ep->kind == VPEP_EXEC)
+		vplog_die(EX_USAGE, "-F passes a socket: not with exec:");
 	if (vpreply_proto_parse(getenv("VP_REPLY"), &rp) == -1)
 		vplog_die(EX_CONFIG, "VP_REPLY: unknown protocol \"%.16s\" "
 		    "(want socks5, socks4 or http)", getenv("VP_REPLY"));
+	if (Fflag && rp != VPRP_NONE)
+		vplog_die(EX_USAGE, "-F cannot answer VP_REPLY: nobody waits "
+		    "on a passed socket");
 	o.reply = rp;
 	unsetenv("VP_REPLY");
 	if (vpdial_early_from_env(&early, &earlylen, err, sizeof(err)) == -1)
@@ -262,7 +299,10 @@ main(int argc, char *argv[])
 	o.sigmask = &origmask;
 	o.stop = &stop;
 	o.connected = on_connected;
-	status = vpdial_run(&o, STDIN_FILENO, STDOUT_FILENO);
+	if (Fflag)
+		status = pass_fd(&o);
+	else
+		status = vpdial_run(&o, STDIN_FILENO, STDOUT_FILENO);
 	for (i = 0; i < o.nproxies; i++)
 		vpproxyc_clear(&px[i]);
 	free(early);

@@ -37,6 +37,23 @@ for pc in "vp-dial %h %p" \
 	fi
 done
 
+# -F: the connected socket handed to ssh (ProxyUseFdpass), no relay left
+for pc in "vp-dial -F %h %p" "vp-dial -F -x socks5://127.0.0.1:$MS %h %p"; do
+	# shellcheck disable=SC2086
+	out=$(ssh $SSH_OPTS -o ProxyUseFdpass=yes -o ProxyCommand="$pc" \
+	    -p "$SP" root@127.0.0.1 sha256sum <"$T/blob" 2>"$T/err" |
+	    cut -d' ' -f1)
+	if [ "$out" = "$SUM" ]; then
+		ok "ProxyUseFdpass with \"$pc\": 4 MB up, sha256 equal"
+	else
+		notok "ProxyUseFdpass \"$pc\" ('$out')"; cat "$T/err"
+	fi
+done
+vp-dial -F 127.0.0.1 "$SP" </dev/null >"$T/out" 2>"$T/err"
+[ $? -eq 71 ] && one_fatal "$T/err" &&
+    ok "-F with stdout not a socket: exit 71, '$(cut -d' ' -f3- "$T/err")'" ||
+    { notok "-F on a file"; cat "$T/err"; }
+
 # an ssh -W jump as the exec: outbound (the sshd forwards to itself)
 pc="vp-dial exec:'ssh $SSH_OPTS -p $SP -W %h:%p root@127.0.0.1'"
 out=$(s "$pc" echo jumped 2>"$T/err")
