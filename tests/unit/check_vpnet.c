@@ -359,6 +359,46 @@ START_TEST(unix_timeout)
 }
 END_TEST
 
+/* vpnet_send_fd(): the descriptor arrives, with its one data byte. */
+START_TEST(send_fd)
+{
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *cmsg;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	int sp[2], p[2], got = -1, f;
+	char c, buf[8];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(vpnet_send_fd(sp[0], p[1]), 0);
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = &c;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = sizeof(cm.buf);
+	ck_assert_int_eq(recvmsg(sp[1], &msg, 0), 1);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	ck_assert_ptr_nonnull(cmsg);
+	ck_assert_int_eq(cmsg->cmsg_type, SCM_RIGHTS);
+	memcpy(&got, CMSG_DATA(cmsg), sizeof(int));
+	ck_assert_int_ge(got, 0);
+	ck_assert_int_eq(write(got, "via", 3), 3);	/* the same pipe */
+	ck_assert_int_eq(read(p[0], buf, sizeof(buf)), 3);
+	close(got), close(p[0]), close(p[1]), close(sp[0]), close(sp[1]);
+	/* not a socket */
+	f = open("/dev/null", O_WRONLY);
+	ck_assert_int_eq(vpnet_send_fd(f, f), -1);
+	ck_assert_int_eq(errno, ENOTSOCK);
+	close(f);
+}
+END_TEST
+
 START_TEST(addr_text)
 {
 	struct sockaddr_in sin;
@@ -415,6 +455,7 @@ vpnet_suite(void)
 	tcase_add_test(tc, race_stagger);
 	tcase_add_test(tc, unix_paths);
 	tcase_add_test(tc, unix_timeout);
+	tcase_add_test(tc, send_fd);
 	tcase_add_test(tc, addr_text);
 	suite_add_tcase(s, tc);
 	return s;
