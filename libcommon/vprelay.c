@@ -135,7 +135,9 @@ dir_close_out(struct vpdir *d)
 		return;
 	}
 	if (nul != d->out) {
-		(void)dup2(nul, d->out);
+		/* keep the number's close-on-exec flag as it was */
+		(void)dup3(nul, d->out,
+		    (fcntl(d->out, F_GETFD) & FD_CLOEXEC) ? O_CLOEXEC : 0);
 		(void)close(nul);
 	}
 }
