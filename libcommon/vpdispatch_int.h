@@ -1,8 +1,8 @@
 /*
- * vp-dispatch internals shared by main.c and outbound.c.
+ * vpdispatch internals shared by vpdispatch.c and vpdispatch_out.c.
  */
-#ifndef DISPATCH_H
-#define DISPATCH_H
+#ifndef VPDISPATCH_INT_H
+#define VPDISPATCH_INT_H
 
 #include <sys/socket.h>
 
@@ -16,7 +16,7 @@
 #define CONNECT_MS	10000	/* outbound connect timeout */
 
 /* One connection's state. */
-struct dsp {
+struct vpdsp {
 	struct vpin_req	 req;
 	enum vpr_proto	 reply;		/* who waits for an answer */
 	int		 replied;
@@ -35,17 +35,17 @@ struct dsp {
 	size_t		 prelen;
 };
 
-extern struct dsp dsp;
+extern struct vpdsp vpdsp;
 
-void	linger_close(void);
-int	answer(enum vpr_class c, const struct sockaddr *bound);
-void	fail(enum vpr_class c, const char *fmt, ...)
+void	vpdsp_linger_close(void);
+int	vpdsp_answer(enum vpr_class c, const struct sockaddr *bound);
+void	vpdsp_fail(enum vpr_class c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
 
-/* outbound.c */
-void	add_pre(const void *p, size_t n);
-void	run_direct(void) __attribute__((noreturn));
-void	run_exec(int early) __attribute__((noreturn));
-void	run_socks5(void) __attribute__((noreturn));
+/* vpdispatch_out.c */
+void	vpdsp_add_pre(const void *p, size_t n);
+void	vpdsp_run_direct(void) __attribute__((noreturn));
+void	vpdsp_run_exec(int early) __attribute__((noreturn));
+void	vpdsp_run_socks5(void) __attribute__((noreturn));
 
 #endif

@@ -17,7 +17,7 @@
 
 #include <arpa/inet.h>
 
-#include "dispatch.h"
+#include "vpdispatch_int.h"
 #include "vpendpoint.h"
 #include "vpdial.h"
 #include "vpio.h"
@@ -30,24 +30,24 @@
 
 static size_t precap;
 
-/* add_pre(): appends bytes the outbound must see first. */
+/* vpdsp_add_pre(): appends bytes the outbound must see first. */
 void
-add_pre(const void *p, size_t n)
+vpdsp_add_pre(const void *p, size_t n)
 {
 	unsigned char *np;
 
 	if (n == 0)
 		return;
-	if (dsp.prelen + n > precap) {
-		size_t nc = dsp.prelen + n;
+	if (vpdsp.prelen + n > precap) {
+		size_t nc = vpdsp.prelen + n;
 
-		if ((np = realloc(dsp.pre, nc)) == NULL)
-			fail(VPR_INTERNAL, "out of memory");
-		dsp.pre = np;
+		if ((np = realloc(vpdsp.pre, nc)) == NULL)
+			vpdsp_fail(VPR_INTERNAL, "out of memory");
+		vpdsp.pre = np;
 		precap = nc;
 	}
-	memcpy(dsp.pre + dsp.prelen, p, n);
-	dsp.prelen += n;
+	memcpy(vpdsp.pre + vpdsp.prelen, p, n);
+	vpdsp.prelen += n;
 }
 
 /*
@@ -68,49 +68,49 @@ dial(const struct vpproxy *px, size_t npx)
 	int status;
 
 	memset(&o, 0, sizeof(o));
-	o.host = dsp.host;
-	o.port = dsp.port;
+	o.host = vpdsp.host;
+	o.port = vpdsp.port;
 	o.proxies = px;
 	o.nproxies = npx;
 	o.family = AF_UNSPEC;
 	o.connect_timeout_ms = CONNECT_MS;
-	o.early = dsp.pre;
-	o.earlylen = dsp.prelen;
-	o.route = dsp.route;
-	if (dsp.req.proto == VPIN_HTTP && !dsp.req.http_connect) {
+	o.early = vpdsp.pre;
+	o.earlylen = vpdsp.prelen;
+	o.route = vpdsp.route;
+	if (vpdsp.req.proto == VPIN_HTTP && !vpdsp.req.http_connect) {
 		/*
 		 * A plain HTTP request: failures are answered (502/504),
 		 * success is the origin's own response.
 		 */
 		t0 = vpio_now_ms();
 		if (vpdial_connect(&o, &c, &cls, err, sizeof(err)) == -1)
-			fail(cls, "route %s: connect to %s:%u: %s", dsp.route,
-			    vplog_safe(h, sizeof(h), dsp.host), dsp.port, err);
-		dsp.replied = 1;
+			vpdsp_fail(cls, "route %s: connect to %s:%u: %s", vpdsp.route,
+			    vplog_safe(h, sizeof(h), vpdsp.host), vpdsp.port, err);
+		vpdsp.replied = 1;
 		memset(&ro, 0, sizeof(ro));
-		ro.pre = dsp.pre;
-		ro.prelen = dsp.prelen;
+		ro.pre = vpdsp.pre;
+		ro.prelen = vpdsp.prelen;
 		status = vprelay_run(0, 1, c.in, c.out, &ro, &st) == 0 ? 0 :
 		    EX_IOERR;
 		vpdial_close(&c);
 		vplog_info("route %s: %s:%u (%s): %llu bytes out, %llu bytes in, "
-		    "%lld ms, %s", dsp.route, vplog_safe(h, sizeof(h), dsp.host),
-		    dsp.port, c.peer, (unsigned long long)st.ab,
+		    "%lld ms, %s", vpdsp.route, vplog_safe(h, sizeof(h), vpdsp.host),
+		    vpdsp.port, c.peer, (unsigned long long)st.ab,
 		    (unsigned long long)st.ba, (long long)(vpio_now_ms() - t0),
 		    vprelay_end_str(st.end));
 		exit(status);
 	}
-	o.reply = dsp.replied ? VPRP_NONE : dsp.reply;
-	dsp.replied = 1;
+	o.reply = vpdsp.replied ? VPRP_NONE : vpdsp.reply;
+	vpdsp.replied = 1;
 	status = vpdial_run(&o, 0, 1);
 	if (status != 0)
-		linger_close();
+		vpdsp_linger_close();
 	exit(status);
 }
 
-/* run_direct(): the destination itself, in process. */
+/* vpdsp_run_direct(): the destination itself, in process. */
 void
-run_direct(void)
+vpdsp_run_direct(void)
 {
 	dial(NULL, 0);
 }
@@ -124,20 +124,20 @@ build_env(struct vpenv *e, int pass_reply)
 	ssize_t n;
 
 	if (vpenv_init(e, 1) == -1 ||
-	    vpenv_set(e, "VP_DEST_HOST", dsp.host) == -1 ||
-	    vpenv_setf(e, "VP_DEST_PORT", "%u", dsp.port) == -1 ||
-	    vpenv_set(e, "VP_ROUTE", dsp.route) == -1)
-		fail(VPR_INTERNAL, "out of memory");
-	if (dsp.user != NULL) {
-		if (vpenv_set(e, "VP_USER", dsp.user) == -1)
-			fail(VPR_INTERNAL, "out of memory");
+	    vpenv_set(e, "VP_DEST_HOST", vpdsp.host) == -1 ||
+	    vpenv_setf(e, "VP_DEST_PORT", "%u", vpdsp.port) == -1 ||
+	    vpenv_set(e, "VP_ROUTE", vpdsp.route) == -1)
+		vpdsp_fail(VPR_INTERNAL, "out of memory");
+	if (vpdsp.user != NULL) {
+		if (vpenv_set(e, "VP_USER", vpdsp.user) == -1)
+			vpdsp_fail(VPR_INTERNAL, "out of memory");
 	} else
 		vpenv_unset(e, "VP_USER");
 	vpenv_unset(e, "VP_EARLY_FD");
-	if (pass_reply && !dsp.replied && dsp.reply != VPRP_NONE &&
-	    !(dsp.req.proto == VPIN_HTTP && !dsp.req.http_connect)) {
-		if (vpenv_set(e, "VP_REPLY", vpreply_proto_name(dsp.reply)) == -1)
-			fail(VPR_INTERNAL, "out of memory");
+	if (pass_reply && !vpdsp.replied && vpdsp.reply != VPRP_NONE &&
+	    !(vpdsp.req.proto == VPIN_HTTP && !vpdsp.req.http_connect)) {
+		if (vpenv_set(e, "VP_REPLY", vpreply_proto_name(vpdsp.reply)) == -1)
+			vpdsp_fail(VPR_INTERNAL, "out of memory");
 	} else
 		vpenv_unset(e, "VP_REPLY");
 	/* Chain-load vp-* programs from next to this one first. */
@@ -149,7 +149,7 @@ build_env(struct vpenv *e, int pass_reply)
 			path = getenv("PATH");
 			if (vpenv_setf(e, "PATH", "%s:%s", self[0] ? self : "/",
 			    path ? path : "/usr/bin:/bin") == -1)
-				fail(VPR_INTERNAL, "out of memory");
+				vpdsp_fail(VPR_INTERNAL, "out of memory");
 		}
 	}
 }
@@ -160,15 +160,15 @@ early_fd(struct vpenv *e)
 {
 	int fd;
 
-	if (dsp.prelen == 0)
+	if (vpdsp.prelen == 0)
 		return;
 	if ((fd = memfd_create("vp-early", 0)) == -1)
-		fail(VPR_INTERNAL, "memfd_create: %s", strerror(errno));
-	if (vpio_writeall(fd, dsp.pre, dsp.prelen) != dsp.prelen ||
+		vpdsp_fail(VPR_INTERNAL, "memfd_create: %s", strerror(errno));
+	if (vpio_writeall(fd, vpdsp.pre, vpdsp.prelen) != vpdsp.prelen ||
 	    lseek(fd, 0, SEEK_SET) == -1)
-		fail(VPR_INTERNAL, "early data: %s", strerror(errno));
+		vpdsp_fail(VPR_INTERNAL, "early data: %s", strerror(errno));
 	if (vpenv_setf(e, "VP_EARLY_FD", "%d", fd) == -1)
-		fail(VPR_INTERNAL, "out of memory");
+		vpdsp_fail(VPR_INTERNAL, "out of memory");
 }
 
 /*
@@ -186,11 +186,11 @@ inject(const char *cmd, struct vpenv *e)
 	ssize_t n;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
-		fail(VPR_INTERNAL, "pipe: %s", strerror(errno));
+		vpdsp_fail(VPR_INTERNAL, "pipe: %s", strerror(errno));
 	if ((pid = vpspawn_shell(cmd, p[0], 1, e->v)) == -1)
-		fail(VPR_INTERNAL, "%s: %s", cmd, strerror(errno));
+		vpdsp_fail(VPR_INTERNAL, "%s: %s", cmd, strerror(errno));
 	close(p[0]);
-	if (vpio_writeall(p[1], dsp.pre, dsp.prelen) == dsp.prelen) {
+	if (vpio_writeall(p[1], vpdsp.pre, vpdsp.prelen) == vpdsp.prelen) {
 		for (;;) {
 			pf[0].fd = 0;
 			pf[0].events = POLLIN;
@@ -221,45 +221,45 @@ inject(const char *cmd, struct vpenv *e)
 }
 
 /*
- * run_exec(): chain-loads the route's command (%h %p shell-quoted).
+ * vpdsp_run_exec(): chain-loads the route's command (%h %p shell-quoted).
  * exec: the command answers VP_REPLY. exec-early: we answer success
  * first, for commands that know nothing of VP_REPLY.
  */
 void
-run_exec(int early)
+vpdsp_run_exec(int early)
 {
 	char cmd[VPEP_CMDMAX], h[80];
 	struct vpenv e;
 
-	if (vpep_expand(dsp.arg, dsp.host, dsp.port, cmd, sizeof(cmd)) == -1)
-		fail(VPR_GENERAL, "route %s: cannot expand '%s': %s", dsp.route,
-		    dsp.arg, strerror(errno));
+	if (vpep_expand(vpdsp.arg, vpdsp.host, vpdsp.port, cmd, sizeof(cmd)) == -1)
+		vpdsp_fail(VPR_GENERAL, "route %s: cannot expand '%s': %s", vpdsp.route,
+		    vpdsp.arg, strerror(errno));
 	build_env(&e, !early);
-	if (early && answer(VPR_OK, NULL) == -1)
+	if (early && vpdsp_answer(VPR_OK, NULL) == -1)
 		vplog_die_errno(EX_IOERR, "reply to client");
-	vplog_info("%s %s:%u via %s: exec %s", dsp.route,
-	    vplog_safe(h, sizeof(h), dsp.host), dsp.port, dsp.inbound, cmd);
-	if (early && dsp.prelen > 0)
+	vplog_info("%s %s:%u via %s: exec %s", vpdsp.route,
+	    vplog_safe(h, sizeof(h), vpdsp.host), vpdsp.port, vpdsp.inbound, cmd);
+	if (early && vpdsp.prelen > 0)
 		inject(cmd, &e);
 	early_fd(&e);
 	vpspawn_exec_shell(cmd, -1, -1, e.v);
-	fail(VPR_INTERNAL, "exec %s: %s", cmd, strerror(errno));
+	vpdsp_fail(VPR_INTERNAL, "exec %s: %s", cmd, strerror(errno));
 }
 
 /*
- * run_socks5(): the request passed on to the route's SOCKS5 endpoint
+ * vpdsp_run_socks5(): the request passed on to the route's SOCKS5 endpoint
  * (HOST:PORT or unix:PATH), in process; its reply code reaches the
  * client.
  */
 void
-run_socks5(void)
+vpdsp_run_socks5(void)
 {
 	struct vpproxy px;
 	char url[600], err[256];
 
-	if ((size_t)snprintf(url, sizeof(url), "socks5://%s", dsp.arg) >=
+	if ((size_t)snprintf(url, sizeof(url), "socks5://%s", vpdsp.arg) >=
 	    sizeof(url) || vpproxyc_parse(url, &px, err, sizeof(err)) == -1)
-		fail(VPR_INTERNAL, "route %s: bad socks5 endpoint '%s': %s",
-		    dsp.route, dsp.arg, err);
+		vpdsp_fail(VPR_INTERNAL, "route %s: bad socks5 endpoint '%s': %s",
+		    vpdsp.route, vpdsp.arg, err);
 	dial(&px, 1);
 }

@@ -1,0 +1,705 @@
+/*
+ * vpdispatch: the vp-dispatch program (vpdispatch_main), kept in libcommon
+ * so vp-listen can run it in a forked child without an exec. Read one proxy request from the client on fd 0/1 (SOCKS5,
+ * SOCKS4/4a, HTTP CONNECT, plain HTTP, or a fixed target), pick an
+ * outbound by the rules, and hand the connection to it (DESIGN.md
+ * "Hand-off and the pending reply", "Routing").
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vpdispatch.h"
+#include "vpdispatch_int.h"
+#include "vpendpoint.h"
+#include "vpinbound.h"
+#include "vpio.h"
+#include "vplog.h"
+#include "vpreply.h"
+#include "vprules.h"
+#include "vpsniff.h"
+#include "vpspawn.h"
+#include "vpucspi.h"
+#include "vpusers.h"
+
+#define SNIFF_MS	300	/* how long sniffing waits for client bytes */
+#define LINGER_MS	500	/* draining the client after a failure reply */
+
+static const char *aflag;		/* users file */
+static const char *Cflag;		/* compile this rules file */
+static enum vpin_proto iflag;		/* forced inbound; 0 = mixed */
+static const char *rflag;		/* compiled rules */
+static int sflag;			/* sniff */
+static const char *tflag;		/* fixed target HOST:PORT */
+static int64_t Tflag = 10000;		/* request-phase timeout, ms */
+
+/* The client's request bytes, see read_stage(). */
+static unsigned char ibuf[VPIN_HEADMAX + 1024];
+static size_t ilen;
+static int isock;			/* fd 0 is a socket: peek, consume exactly */
+static int64_t deadline;
+static int cfgerr;			/* the rules could not be loaded (logged) */
+
+struct vpdsp vpdsp;				/* this connection */
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: vp-dispatch [-qsv] [-a users] [-i socks5|socks4|"
+	    "http|mixed] [-r rules]\n"
+	    "                   [-T seconds] [-t host:port]\n"
+	    "       vp-dispatch -C rules\n");
+	exit(EX_USAGE);
+}
+
+/*
+ * vpdsp_linger_close(): after a failure reply, ends our side and reads what
+ * the client still sends for a short while, so that unread bytes do not
+ * turn our close into a reset that destroys the reply in flight.
+ */
+void
+vpdsp_linger_close(void)
+{
+	char junk[4096];
+	int64_t end;
+	ssize_t n;
+	int i;
+
+	if (!isock || shutdown(1, SHUT_WR) == -1)
+		return;
+	end = vpio_now_ms() + LINGER_MS;
+	for (i = 0; i < 64; i++) {
+		if (vpio_wait(0, POLLIN, vpio_remaining(end)) != 1)
+			return;
+		n = recv(0, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return;
+	}
+}
+
+/*
+ * vpdsp_answer(): tells the waiting client about outcome c once (no-op if a
+ * reply already went out or nobody waits). Returns 0 or -1.
+ */
+int
+vpdsp_answer(enum vpr_class c, const struct sockaddr *bound)
+{
+	if (vpdsp.replied || vpdsp.reply == VPRP_NONE)
+		return 0;
+	vpdsp.replied = 1;
+	/* A plain HTTP request wants the origin's response, not a 200. */
+	if (vpdsp.reply == VPRP_HTTP && !vpdsp.req.http_connect &&
+	    vpdsp.req.proto == VPIN_HTTP && c == VPR_OK)
+		return 0;
+	return vpreply_send(1, vpdsp.reply, c, bound);
+}
+
+/* Fails the connection: answers c, logs, exits with c's status. */
+void
+vpdsp_fail(enum vpr_class c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)vpdsp_answer(c, NULL);
+	vplog_info("%s: %s", msg, vpreply_class_str(c));
+	vpdsp_linger_close();
+	exit(vpreply_exit(c));
+}
+
+/* Logs a fatal line without exiting (the client is answered first). */
+static void log_fatal(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+log_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vplog_vline(VPLOG_QUIET, "fatal", 0, fmt, ap);
+	va_end(ap);
+}
+
+/* A configuration error: a general failure to the client, exit 78. */
+static void __attribute__((noreturn))
+config_fail(void)
+{
+	(void)vpdsp_answer(VPR_GENERAL, NULL);
+	vpdsp_linger_close();
+	exit(EX_CONFIG);
+}
+
+static enum vpr_class
+inbound_class(enum vpin_err e)
+{
+	switch (e) {
+	case VPIN_E_CMD:
+		return VPR_CMDUNSUPP;
+	case VPIN_E_ATYP:
+		return VPR_ATYPUNSUPP;
+	default:
+		return VPR_BADREQ;
+	}
+}
+
+typedef int (*parse_fn)(const unsigned char *, size_t, size_t *, void *);
+
+enum { ST_DONE = 1, ST_BAD = -1, ST_EOF = -2, ST_TIMEOUT = -3, ST_ERR = -4 };
+
+/*
+ * read_stage(): runs parse over the client's bytes until it is done.
+ * ibuf[0..ilen) holds bytes already taken from fd 0. On a socket the
+ * rest is peeked and only the request's own bytes are consumed, so
+ * early data stays in the socket for the outbound; otherwise the bytes
+ * past the request stay in ibuf. Returns an ST_ code.
+ */
+static int
+read_stage(parse_fn parse, void *ctx)
+{
+	size_t avail, used, want;
+	ssize_t n;
+	int r, eof, w;
+
+	for (;;) {
+		avail = ilen;
+		eof = 0;
+		if (isock && ilen < sizeof(ibuf)) {
+			n = recv(0, ibuf + ilen, sizeof(ibuf) - ilen,
+			    MSG_PEEK | MSG_DONTWAIT);
+			if (n > 0)
+				avail = ilen + (size_t)n;
+			else if (n == 0)
+				eof = 1;
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				return ST_ERR;
+		}
+		used = 0;
+		r = parse(ibuf, avail, &used, ctx);
+		if (r == VPIN_BAD)
+			return ST_BAD;
+		if (r == VPIN_DONE) {
+			if (isock && used > ilen) {
+				want = used - ilen;
+				if (vpio_readall(0, ibuf + ilen, want) != want)
+					return ST_ERR;
+				ilen = used;
+			}
+			memmove(ibuf, ibuf + used, ilen - used);
+			ilen -= used;
+			return ST_DONE;
+		}
+		/* Every byte so far belongs to the request: take them. */
+		if (isock && avail > ilen) {
+			want = avail - ilen;
+			if (vpio_readall(0, ibuf + ilen, want) != want)
+				return ST_ERR;
+			ilen = avail;
+		}
+		if (eof)
+			return ST_EOF;
+		if (ilen == sizeof(ibuf))
+			return ST_BAD;
+		w = vpio_wait(0, POLLIN, vpio_remaining(deadline));
+		if (w == 0)
+			return ST_TIMEOUT;
+		if (w < 0 && errno != EINTR)
+			return ST_ERR;
+		if (!isock) {
+			n = read(0, ibuf + ilen, sizeof(ibuf) - ilen);
+			if (n == 0)	/* what we have was parsed: incomplete */
+				return ST_EOF;
+			if (n < 0 && errno != EINTR && errno != EAGAIN)
+				return ST_ERR;
+			if (n > 0)
+				ilen += (size_t)n;
+		}
+	}
+}
+
+/* Parser adaptors for read_stage(). */
+static unsigned methods;
+
+static int
+p_greeting(const unsigned char *b, size_t n, size_t *u, void *ctx)
+{
+	return vpin_socks5_greeting(b, n, u, &methods, ctx);
+}
+
+static int
+p_auth(const unsigned char *b, size_t n, size_t *u, void *ctx)
+{
+	return vpin_socks5_auth(b, n, u, ctx);
+}
+
+static int
+p_socks5(const unsigned char *b, size_t n, size_t *u, void *ctx)
+{
+	return vpin_socks5_request(b, n, u, ctx);
+}
+
+static int
+p_socks4(const unsigned char *b, size_t n, size_t *u, void *ctx)
+{
+	return vpin_socks4(b, n, u, ctx);
+}
+
+static int
+p_http(const unsigned char *b, size_t n, size_t *u, void *ctx)
+{
+	return vpin_http(b, n, u, ctx);
+}
+
+static int
+p_first(const unsigned char *b, size_t n, size_t *u, void *ctx)
+{
+	*u = 0;
+	return n > 0 ? VPIN_DONE : VPIN_MORE;
+}
+
+/* Handles a stage's failure: the right reply, a log line, exit. */
+static void
+stage_failed(int st, const char *what)
+{
+	if (cfgerr)
+		exit(EX_CONFIG);
+	switch (st) {
+	case ST_EOF:
+		/* A connect-and-close is a health check, not an error. */
+		vplog_info("%s: client closed the connection", what);
+		exit(ilen == 0 ? 0 : EX_DATAERR);
+	case ST_TIMEOUT:
+		vplog_info("%s: request timed out", what);
+		exit(EX_TEMPFAIL);
+	case ST_ERR:
+		vplog_info("%s: read: %s", what, strerror(errno));
+		exit(EX_IOERR);
+	default:
+		if (vpdsp.req.err == VPIN_E_VERSION || vpdsp.req.err == VPIN_E_NONE) {
+			vplog_info("%s: %s", what, vpdsp.req.reason ?
+			    vpdsp.req.reason : "request too large");
+			exit(EX_DATAERR);
+		}
+		if (vpdsp.req.err == VPIN_E_NOMETHOD) {
+			(void)vpio_writeall(1, "\x05\xff", 2);
+			vplog_info("%s: %s", what, vpdsp.req.reason);
+			vpdsp_linger_close();
+			exit(EX_DATAERR);
+		}
+		vpdsp_fail(inbound_class(vpdsp.req.err), "%s: %s", what, vpdsp.req.reason);
+	}
+}
+
+/* SOCKS5: greeting, optional RFC 1929 auth, request. */
+static void
+read_socks5(void)
+{
+	int st;
+	unsigned char rep[2] = { 0x05, 0x00 };
+
+	vpdsp.reply = VPRP_NONE;	/* no request yet: nothing to answer */
+	if ((st = read_stage(p_greeting, &vpdsp.req)) != ST_DONE)
+		stage_failed(st, "socks5 greeting");
+	if (vpdsp.users != NULL) {
+		if (!(methods & (1u << 2))) {
+			(void)vpio_writeall(1, "\x05\xff", 2);
+			vplog_info("socks5: client offers no user/password method");
+			vpdsp_linger_close();
+			exit(vpreply_exit(VPR_AUTH));
+		}
+		rep[1] = 0x02;
+	} else if (!(methods & 1u)) {
+		(void)vpio_writeall(1, "\x05\xff", 2);
+		vplog_info("socks5: client offers no 'no authentication' method");
+		vpdsp_linger_close();
+		exit(EX_DATAERR);
+	}
+	if (vpio_writeall(1, rep, 2) != 2)
+		exit(EX_IOERR);
+	if (vpdsp.users != NULL) {
+		if ((st = read_stage(p_auth, &vpdsp.req)) != ST_DONE)
+			stage_failed(st, "socks5 auth");
+		if (!vpusers_check(vpdsp.users, vpdsp.req.user, vpdsp.req.pass)) {
+			char u[80];
+
+			(void)vpio_writeall(1, "\x01\x01", 2);
+			vplog_warn("socks5: authentication failed for user '%s'",
+			    vplog_safe(u, sizeof(u), vpdsp.req.user));
+			vpdsp_linger_close();
+			exit(vpreply_exit(VPR_AUTH));
+		}
+		explicit_bzero(vpdsp.req.pass, sizeof(vpdsp.req.pass));
+		if (vpio_writeall(1, "\x01\x00", 2) != 2)
+			exit(EX_IOERR);
+		vpdsp.user = vpdsp.req.user;
+	}
+	vpdsp.reply = VPRP_SOCKS5;
+	if ((st = read_stage(p_socks5, &vpdsp.req)) != ST_DONE)
+		stage_failed(st, "socks5 request");
+}
+
+static void
+read_socks4(void)
+{
+	int st;
+
+	vpdsp.reply = VPRP_SOCKS4;
+	if ((st = read_stage(p_socks4, &vpdsp.req)) != ST_DONE)
+		stage_failed(st, "socks4 request");
+	if (vpdsp.users != NULL)
+		vpdsp_fail(VPR_NOTALLOWED, "socks4: users are configured and SOCKS4 "
+		    "cannot authenticate");
+	vpdsp.user = NULL;	/* the SOCKS4 user id is not authenticated */
+}
+
+static void
+read_http(void)
+{
+	int st;
+	char u[80];
+
+	vpdsp.reply = VPRP_HTTP;
+	if ((st = read_stage(p_http, &vpdsp.req)) != ST_DONE)
+		stage_failed(st, "http request");
+	if (vpdsp.users != NULL) {
+		if (!vpdsp.req.has_auth)
+			vpdsp_fail(VPR_AUTH, "http: no Proxy-Authorization");
+		if (!vpusers_check(vpdsp.users, vpdsp.req.user, vpdsp.req.pass))
+			vpdsp_fail(VPR_AUTH, "http: authentication failed for user '%s'",
+			    vplog_safe(u, sizeof(u), vpdsp.req.user));
+		vpdsp.user = vpdsp.req.user;
+	}
+	explicit_bzero(vpdsp.req.pass, sizeof(vpdsp.req.pass));
+	/* A plain request's rewritten head goes first to the origin. */
+	if (!vpdsp.req.http_connect)
+		vpdsp_add_pre(vpdsp.req.head, vpdsp.req.headlen);
+}
+
+/* Reads the client's request (protocol by -i or by the first byte). */
+static void
+read_request(void)
+{
+	enum vpin_proto p = iflag;
+	int st;
+
+	if (p == VPIN_UNKNOWN) {
+		vpdsp.reply = VPRP_NONE;
+		if ((st = read_stage(p_first, NULL)) != ST_DONE)
+			stage_failed(st, "request");
+		p = vpin_detect(ibuf, ilen);
+		if (p == VPIN_UNKNOWN && isock) {
+			unsigned char b;
+
+			if (recv(0, &b, 1, MSG_PEEK) == 1)
+				p = vpin_detect(&b, 1);
+		}
+		if (p == VPIN_UNKNOWN) {
+			vplog_info("request: unknown protocol");
+			exit(cfgerr ? EX_CONFIG : EX_DATAERR);
+		}
+	}
+	switch (p) {
+	case VPIN_SOCKS5:
+		read_socks5();
+		vpdsp.inbound = "socks5";
+		break;
+	case VPIN_SOCKS4:
+		read_socks4();
+		vpdsp.inbound = "socks4";
+		break;
+	default:
+		read_http();
+		vpdsp.inbound = "http";
+		break;
+	}
+}
+
+/*
+ * sniff(): with the request answered, looks at the client's first bytes
+ * (peeked, never consumed from a socket) for a TLS SNI or HTTP Host,
+ * for at most SNIFF_MS: a server-speaks-first client sends nothing and
+ * is routed by what is known.
+ */
+static void
+sniff(void)
+{
+	unsigned char b[VPSNIFF_MAX];
+	int64_t end = vpio_now_ms() + SNIFF_MS;
+	const char *proto;
+	size_t have = 0, last = 0;
+	ssize_t n;
+	int r, w;
+
+	for (;;) {
+		if (isock) {
+			n = recv(0, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+			if (n > 0)
+				have = (size_t)n;
+			else if (n == 0)
+				return;
+		} else {
+			have = ilen < sizeof(b) ? ilen : sizeof(b);
+			memcpy(b, ibuf, have);
+		}
+		if (have > 0) {
+			r = vpsniff(b, have, vpdsp.sniffed, sizeof(vpdsp.sniffed),
+			    &proto);
+			if (r == VPSNIFF_FOUND) {
+				vpdsp.protocol = proto;
+				return;
+			}
+			if (r == VPSNIFF_NOT || have >= sizeof(b))
+				return;
+		}
+		if (vpio_remaining(end) == 0)
+			return;
+		if (isock && have > 0 && have == last) {
+			/* Peeked data does not clear POLLIN: nap briefly. */
+			(void)poll(NULL, 0, 5);
+			continue;
+		}
+		last = have;
+		w = vpio_wait(0, POLLIN, vpio_remaining(end));
+		if (w <= 0)
+			return;
+		if (!isock) {
+			n = read(0, ibuf + ilen, sizeof(ibuf) - ilen);
+			if (n <= 0)
+				return;
+			ilen += (size_t)n;
+		}
+	}
+}
+
+static void
+load_users(void)
+{
+	char err[512];
+
+	if (aflag == NULL)
+		return;
+	if ((vpdsp.users = vpusers_load(aflag, err, sizeof(err))) == NULL) {
+		/* As for rules: logged now, the client answered later. */
+		log_fatal("%s", err);
+		cfgerr = 1;
+	}
+}
+
+static void
+compile_rules(const char *path)
+{
+	char err[1024];
+	int64_t t0 = vpio_now_ms();
+
+	if (vprules_compile(path, err, sizeof(err)) == -1)
+		vplog_die(EX_CONFIG, "%s", err);
+	vplog_info("compiled %s into %s.vprc in %lld ms", path, path,
+	    (long long)(vpio_now_ms() - t0));
+	exit(0);
+}
+
+static enum vpin_proto
+parse_inbound(const char *s)
+{
+	if (strcmp(s, "socks5") == 0)
+		return VPIN_SOCKS5;
+	if (strcmp(s, "socks4") == 0)
+		return VPIN_SOCKS4;
+	if (strcmp(s, "http") == 0)
+		return VPIN_HTTP;
+	if (strcmp(s, "mixed") == 0)
+		return VPIN_UNKNOWN;
+	vplog_die(EX_USAGE, "-i %s: expected socks5, socks4, http or mixed", s);
+}
+
+static long
+env_num(const char *name)
+{
+	const char *s = getenv(name);
+	long long v;
+
+	if (s == NULL || vpio_parse_num(s, 0, 0x7fffffff, &v) == -1)
+		return -1;
+	return (long)v;
+}
+
+int
+vpdispatch_main(int argc, char *argv[])
+{
+	struct vprules_conn rc;
+	struct vprules_out ro;
+	char err[1024], h[80];
+	int ch, type;
+	socklen_t tl = sizeof(type);
+	int64_t ms;
+
+	vplog_init("vp-dispatch");
+	vpio_sanitise_stdfd();
+	signal(SIGPIPE, SIG_IGN);
+	optind = 0;	/* a full getopt restart, also in a forked vp-listen */
+	while ((ch = getopt(argc, argv, "a:C:i:qr:sT:t:v")) != -1) {
+		switch (ch) {
+		case 'a':
+			aflag = optarg;
+			break;
+		case 'C':
+			Cflag = optarg;
+			break;
+		case 'i':
+			iflag = parse_inbound(optarg);
+			break;
+		case 'q':
+			vplog_level = VPLOG_QUIET;
+			break;
+		case 'r':
+			rflag = optarg;
+			break;
+		case 's':
+			sflag = 1;
+			break;
+		case 'T':
+			if (vpio_parse_duration(optarg, &ms) == -1 || ms <= 0 ||
+			    ms > 86400000)
+				vplog_die(EX_USAGE, "-T %s: bad duration", optarg);
+			Tflag = ms;
+			break;
+		case 't':
+			tflag = optarg;
+			break;
+		case 'v':
+			if (vplog_level < VPLOG_DEBUG)
+				vplog_level++;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 0)
+		usage();
+	if (Cflag != NULL) {
+		if (rflag || tflag || aflag || sflag)
+			vplog_die(EX_USAGE, "-C takes no other options");
+		compile_rules(Cflag);
+	}
+	if (tflag != NULL && (iflag != VPIN_UNKNOWN || aflag != NULL))
+		vplog_die(EX_USAGE, "-t cannot be used with -i or -a");
+
+	deadline = vpio_now_ms() + Tflag;
+	isock = getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+	    type == SOCK_STREAM;
+	if (isock) {
+		/* Replies and relayed bytes go out at once (no Nagle). */
+		int one = 1;
+
+		(void)setsockopt(0, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	if (getenv("PROTO") == NULL && isock)
+		(void)vpucspi_fill_environ(0);
+	load_users();
+	/*
+	 * Rules are mapped per connection. A missing or stale compiled
+	 * file is logged now and answered with a general failure once the
+	 * request is read: never a silent "direct".
+	 */
+	if (rflag != NULL &&
+	    (vpdsp.rules = vprules_open(rflag, err, sizeof(err))) == NULL) {
+		log_fatal("%s", err);
+		cfgerr = 1;
+	}
+
+	if (tflag != NULL) {
+		/* Fixed target (dokodemo-door): no request to read. */
+		if (vpep_split_hostport(tflag, vpdsp.req.host,
+		    sizeof(vpdsp.req.host), &vpdsp.req.port, 1) == -1 ||
+		    vpdsp.req.port == 0)
+			vplog_die(EX_USAGE, "-t %s: expected HOST:PORT", tflag);
+		vpdsp.reply = VPRP_NONE;
+		vpdsp.inbound = "fixed";
+	} else
+		read_request();
+	if (cfgerr)
+		config_fail();
+
+	if (!vpep_host_ok(vpdsp.req.host))
+		vpdsp_fail(VPR_NONAME, "destination '%s' is not a valid host name",
+		    vplog_safe(h, sizeof(h), vpdsp.req.host));
+	vpdsp.host = vpdsp.req.host;
+	vpdsp.port = vpdsp.req.port;
+
+	if (sflag && !(vpdsp.req.proto == VPIN_HTTP && !vpdsp.req.http_connect)) {
+		/* The client sends its first bytes only after a success. */
+		if (vpdsp_answer(VPR_OK, NULL) == -1)
+			vplog_die_errno(EX_IOERR, "reply");
+		sniff();
+	} else if (vpdsp.req.proto == VPIN_HTTP && !vpdsp.req.http_connect) {
+		/* A plain request was sniffed by parsing it. */
+		vpdsp.protocol = "http";
+	}
+
+	vpdsp.route = "direct";
+	vpdsp.kind = VPRULE_DIRECT;
+	vpdsp.arg = "";
+	if (vpdsp.rules != NULL) {
+		memset(&rc, 0, sizeof(rc));
+		rc.host = vpdsp.host;
+		rc.sniffed = vpdsp.sniffed[0] ? vpdsp.sniffed : NULL;
+		rc.port = vpdsp.port;
+		rc.source = getenv("TCPREMOTEIP");
+		rc.user = vpdsp.user;
+		rc.uid = env_num("UNIXREMOTEEUID");
+		rc.gid = env_num("UNIXREMOTEEGID");
+		rc.inbound = vpdsp.inbound;
+		rc.protocol = vpdsp.protocol;
+		if (vprules_match(vpdsp.rules, &rc, &ro) == -1)
+			vpdsp_fail(VPR_INTERNAL, "rules: out of memory");
+		vpdsp.route = ro.name;
+		vpdsp.kind = ro.kind;
+		vpdsp.arg = ro.arg;
+	}
+	vplog_debug("%s %s:%u -> route %s%s%s", vpdsp.inbound,
+	    vplog_safe(h, sizeof(h), vpdsp.host), vpdsp.port, vpdsp.route,
+	    vpdsp.sniffed[0] ? " sniffed " : "", vpdsp.sniffed);
+
+	/* Bytes already read past the request go first to the outbound. */
+	if (ilen > 0)
+		vpdsp_add_pre(ibuf, ilen);
+	switch (vpdsp.kind) {
+	case VPRULE_REJECT:
+		vpdsp_fail(VPR_NOTALLOWED, "%s:%u: route %s rejects", vpdsp.host,
+		    vpdsp.port, vpdsp.route);
+		break;
+	case VPRULE_BLACKHOLE:
+		vplog_info("%s:%u: route %s: blackhole", vpdsp.host, vpdsp.port,
+		    vpdsp.route);
+		exit(0);
+	case VPRULE_EXEC:
+	case VPRULE_EXEC_EARLY:
+		vpdsp_run_exec(vpdsp.kind == VPRULE_EXEC_EARLY);
+		break;
+	case VPRULE_SOCKS5:
+		vpdsp_run_socks5();
+		break;
+	default:
+		vpdsp_run_direct();
+	}
+	return 0;
+}
