@@ -8,6 +8,10 @@
  * topped up, so assigning sn early is the same as ikcp assigning it
  * when the segment enters snd_buf.
  *
+ * Message mode (vpkcp_send_msg/vpkcp_recv_msg) uses the same rings:
+ * a message's segments are sealed (never topped up) and carry frg
+ * counting down to 0; the receiver hands over whole messages.
+ *
  * Receive side: a ring indexed by sn & rmask covering
  * [rd_sn, rd_sn + rcvwnd).  [rd_sn, rcv_nxt) is in order and readable
  * (ikcp's rcv_queue), the rest holds out-of-order segments (rcv_buf).
@@ -37,12 +41,15 @@ struct sslot {
 	uint32_t	xmit;
 	uint16_t	len;
 	uint8_t		acked;
+	uint8_t		frg;		/* message mode: fragments to follow */
+	uint8_t		sealed;		/* message segment: never topped up */
 	uint8_t		*data;
 };
 
 struct rslot {
 	uint16_t	len;
 	uint8_t		present;
+	uint8_t		frg;
 	uint8_t		*data;
 };
 
@@ -344,7 +351,8 @@ vpkcp_writable(const struct vpkcp *k)
 	uint32_t cap = k->smask + 1;
 	size_t n = 0;
 
-	if (k->snd_end != k->snd_nxt)
+	if (k->snd_end != k->snd_nxt &&
+	    !k->snd[(k->snd_end - 1) & k->smask].sealed)
 		n = k->mss - k->snd[(k->snd_end - 1) & k->smask].len;
 	if (used < cap)
 		n += (size_t)(cap - used) * k->mss;
@@ -362,7 +370,8 @@ vpkcp_send(struct vpkcp *k, const void *buf, size_t len)
 	size_t done = 0, n;
 	struct sslot *s;
 
-	if (k->snd_end != k->snd_nxt) {
+	if (k->snd_end != k->snd_nxt &&
+	    !k->snd[(k->snd_end - 1) & k->smask].sealed) {
 		s = &k->snd[(k->snd_end - 1) & k->smask];
 		n = k->mss - s->len;
 		if (n > len)
@@ -378,6 +387,8 @@ vpkcp_send(struct vpkcp *k, const void *buf, size_t len)
 			n = k->mss;
 		memcpy(s->data, p + done, n);
 		s->len = n;
+		s->frg = 0;
+		s->sealed = 0;
 		s->acked = 0;
 		s->xmit = 0;
 		s->fastack = 0;
@@ -385,6 +396,44 @@ vpkcp_send(struct vpkcp *k, const void *buf, size_t len)
 		done += n;
 	}
 	return done;
+}
+
+/*
+ * vpkcp_send_msg()
+ * Returns 0, or -1 with errno EMSGSIZE (more than 255 fragments) or
+ * EAGAIN (not enough free slots now).
+ */
+int
+vpkcp_send_msg(struct vpkcp *k, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t count = len == 0 ? 1 : (len + k->mss - 1) / k->mss, i, n;
+	struct sslot *s;
+
+	if (count > 255) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (count > (size_t)(k->smask + 1 - (k->snd_end - k->snd_una))) {
+		errno = EAGAIN;
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		s = &k->snd[k->snd_end & k->smask];
+		n = len - i * k->mss;
+		if (n > k->mss)
+			n = k->mss;
+		if (n > 0)
+			memcpy(s->data, p + i * k->mss, n);
+		s->len = n;
+		s->frg = (uint8_t)(count - 1 - i);
+		s->sealed = 1;
+		s->acked = 0;
+		s->xmit = 0;
+		s->fastack = 0;
+		k->snd_end++;
+	}
+	return 0;
 }
 
 size_t
@@ -405,6 +454,8 @@ vpkcp_recv(struct vpkcp *k, void *buf, size_t len)
 	int was_full = wnd_unused(k) == 0;
 	struct rslot *r;
 
+	if (len == 0)
+		return 0;
 	while (k->rd_sn != k->rcv_nxt) {
 		r = &k->rcv[k->rd_sn & k->rmask];
 		n = r->len - k->rd_off;
@@ -425,9 +476,57 @@ vpkcp_recv(struct vpkcp *k, void *buf, size_t len)
 	return done;
 }
 
+/*
+ * vpkcp_recv_msg()
+ * Returns the size of the next whole message copied into buf, or -1
+ * with errno EAGAIN (not complete yet), EMSGSIZE (buf too small; the
+ * message stays) or EINVAL (a stream read took part of a segment).
+ */
+long
+vpkcp_recv_msg(struct vpkcp *k, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	uint32_t sn, end;
+	size_t size = 0;
+	int was_full = wnd_unused(k) == 0;
+	struct rslot *r;
+
+	if (k->rd_off != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (sn = k->rd_sn;; sn++) {
+		if (sn == k->rcv_nxt) {
+			errno = EAGAIN;
+			return -1;
+		}
+		r = &k->rcv[sn & k->rmask];
+		size += r->len;
+		if (r->frg == 0)
+			break;
+	}
+	if (size > len) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	end = sn + 1;
+	size = 0;
+	for (sn = k->rd_sn; sn != end; sn++) {
+		r = &k->rcv[sn & k->rmask];
+		memcpy(p + size, r->data, r->len);
+		size += r->len;
+		r->present = 0;
+	}
+	k->rd_sn = end;
+	k->rq_bytes -= size;
+	if (was_full && wnd_unused(k) > 0)
+		k->probe |= ASK_TELL;
+	return (long)size;
+}
+
 /* Appends one segment header (+ payload) to the datagram buffer. */
 static void
-emit(struct vpkcp *k, uint8_t cmd, uint32_t ts, uint32_t sn,
+emit(struct vpkcp *k, uint8_t cmd, uint8_t frg, uint32_t ts, uint32_t sn,
     const uint8_t *data, size_t len)
 {
 	uint8_t *p;
@@ -439,7 +538,7 @@ emit(struct vpkcp *k, uint8_t cmd, uint32_t ts, uint32_t sn,
 	p = k->obuf + k->olen;
 	put32(p, k->conv);
 	p[4] = cmd;
-	p[5] = 0;
+	p[5] = frg;
 	p[6] = wnd_unused(k) & 0xff;
 	p[7] = (wnd_unused(k) >> 8) & 0xff;
 	put32(p + 8, ts);
@@ -474,7 +573,7 @@ xmit(struct vpkcp *k, uint32_t sn, struct sslot *s)
 	if (s->xmit >= (uint32_t)k->cfg.deadlink)
 		k->dead = 1;
 	k->st.out_bytes += s->len;
-	emit(k, VPKCP_CMD_PUSH, s->ts, sn, s->data, s->len);
+	emit(k, VPKCP_CMD_PUSH, s->frg, s->ts, sn, s->data, s->len);
 }
 
 static void
@@ -483,7 +582,7 @@ flush_acks(struct vpkcp *k)
 	size_t i;
 
 	for (i = 0; i < k->nacks; i++)
-		emit(k, VPKCP_CMD_ACK, k->acks[i][1], k->acks[i][0], NULL, 0);
+		emit(k, VPKCP_CMD_ACK, 0, k->acks[i][1], k->acks[i][0], NULL, 0);
 	k->nacks = 0;
 }
 
@@ -506,9 +605,9 @@ flush_probe(struct vpkcp *k)
 		k->probe_wait = 0;
 	}
 	if (k->probe & ASK_SEND)
-		emit(k, VPKCP_CMD_WASK, 0, 0, NULL, 0);
+		emit(k, VPKCP_CMD_WASK, 0, 0, 0, NULL, 0);
 	if (k->probe & ASK_TELL)
-		emit(k, VPKCP_CMD_WINS, 0, 0, NULL, 0);
+		emit(k, VPKCP_CMD_WINS, 0, 0, 0, NULL, 0);
 	k->probe = 0;
 }
 
@@ -729,7 +828,8 @@ ack_push(struct vpkcp *k, uint32_t sn, uint32_t ts)
 }
 
 static void
-parse_data(struct vpkcp *k, uint32_t sn, const uint8_t *data, uint32_t len)
+parse_data(struct vpkcp *k, uint32_t sn, uint8_t frg, const uint8_t *data,
+    uint32_t len)
 {
 	struct rslot *r;
 
@@ -744,6 +844,7 @@ parse_data(struct vpkcp *k, uint32_t sn, const uint8_t *data, uint32_t len)
 	}
 	memcpy(r->data, data, len);
 	r->len = len;
+	r->frg = frg;
 	r->present = 1;
 	k->st.in_bytes += len;
 	while (diff(k->rcv_nxt, k->rd_sn + k->cfg.rcvwnd) < 0) {
@@ -765,7 +866,7 @@ vpkcp_input(struct vpkcp *k, const uint8_t *buf, size_t len, uint32_t now)
 	uint32_t conv, ts, sn, una, seglen, old_una = k->snd_una;
 	uint32_t maxack = 0, maxack_ts = 0, s_sn;
 	uint16_t wnd;
-	uint8_t cmd;
+	uint8_t cmd, frg;
 	int have_maxack = 0, rc = 0;
 	struct sslot *s;
 
@@ -775,6 +876,7 @@ vpkcp_input(struct vpkcp *k, const uint8_t *buf, size_t len, uint32_t now)
 	while (len >= VPKCP_OVERHEAD) {
 		conv = get32(buf);
 		cmd = buf[4];
+		frg = buf[5];
 		wnd = (uint16_t)(buf[6] | buf[7] << 8);
 		ts = get32(buf + 8);
 		sn = get32(buf + 12);
@@ -814,7 +916,7 @@ vpkcp_input(struct vpkcp *k, const uint8_t *buf, size_t len, uint32_t now)
 			if (seglen > k->rslot_size)
 				break;	/* cannot hold it: let it retransmit */
 			ack_push(k, sn, ts);
-			parse_data(k, sn, buf, seglen);
+			parse_data(k, sn, frg, buf, seglen);
 			break;
 		case VPKCP_CMD_WASK:
 			k->probe |= ASK_TELL;

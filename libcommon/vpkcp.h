@@ -3,9 +3,10 @@
  * ikcp as wire-spec.md Part 2 describes: 24-byte little-endian header
  * (conv, cmd, frg, wnd, ts, sn, una, len), PUSH/ACK/WASK/WINS, several
  * segments per datagram, fast retransmit, RTO estimation, window
- * probing, optional congestion window.  Stream mode only: every
- * segment is sent with frg 0 and received segments are read as one
- * byte stream (a peer's frg is ignored).
+ * probing, optional congestion window.  Stream mode (vpkcp_send,
+ * vpkcp_recv: frg 0, one byte stream, a peer's frg ignored) and message
+ * mode (vpkcp_send_msg, vpkcp_recv_msg: frg counts a message's
+ * fragments down to 0, messages keep their boundaries).
  *
  * Memory is allocated once at creation: the send and receive windows
  * are rings of fixed-size slots indexed by sn, so acknowledgement,
@@ -95,6 +96,12 @@ int	vpkcp_input(struct vpkcp *k, const uint8_t *buf, size_t len,
  * which is less than len when the send buffer is full (possibly 0).
  */
 size_t	vpkcp_send(struct vpkcp *k, const void *buf, size_t len);
+/*
+ * Queues one message (message mode): up to 255 segments, frg counting
+ * down.  Returns 0, or -1 with errno EMSGSIZE (too long) or EAGAIN (no
+ * room now).  The peer's receive window must hold the whole message.
+ */
+int	vpkcp_send_msg(struct vpkcp *k, const void *buf, size_t len);
 /* Bytes vpkcp_send() would accept now. */
 size_t	vpkcp_writable(const struct vpkcp *k);
 /*
@@ -102,6 +109,12 @@ size_t	vpkcp_writable(const struct vpkcp *k);
  * count, 0 if nothing is readable.
  */
 size_t	vpkcp_recv(struct vpkcp *k, void *buf, size_t len);
+/*
+ * Copies the next whole message into buf (message mode).  Returns its
+ * size, or -1 with errno EAGAIN (incomplete), EMSGSIZE (buf too small;
+ * the message stays) or EINVAL (after a partial stream read).
+ */
+long	vpkcp_recv_msg(struct vpkcp *k, void *buf, size_t len);
 /* Bytes readable now. */
 size_t	vpkcp_readable(const struct vpkcp *k);
 

@@ -1,7 +1,7 @@
 /*
  * Fuzz target: the KCP engine's input parser and state machine, as a
  * hostile peer drives it (plain mode, or a peer that holds the key),
- * and vpcrypt_open on the same bytes.  The input is a sequence of
+ * in stream and message mode, and vpcrypt_open on the same bytes.  The input is a sequence of
  * records: one control byte, then for datagram records a length byte
  * and that many bytes.  Invariants: vpkcp_recv never returns more than
  * asked or than vpkcp_readable said; what the engine sends fits the
@@ -53,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (i < size) {
 		uint8_t op = data[i++];
 
-		switch (op & 3) {
+		switch (op & 7) {
 		case 0:		/* a datagram */
 			if (i >= size)
 				break;
@@ -77,6 +77,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r > (size_t)op * 8 || r > avail)
 				abort();
 			break;
+		case 4:		/* a message */
+			memset(buf, op, sizeof(buf));
+			(void)vpkcp_send_msg(k, buf, (size_t)op * 4);
+			break;
+		case 5: {	/* read a message */
+			long m;
+
+			avail = vpkcp_readable(k);
+			m = vpkcp_recv_msg(k, buf, (size_t)op * 8);
+			if (m > (long)op * 8 || (m > 0 && (size_t)m > avail))
+				abort();
+			break;
+		}
 		default:	/* time passes */
 			now += op;
 			vpkcp_update(k, now);

@@ -5,6 +5,7 @@
  * and probing; packing; hostile segments.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -640,6 +641,83 @@ START_TEST(outage_recovers)
 }
 END_TEST
 
+/*
+ * Message mode through a lossy, reordering link: every message arrives
+ * whole, in order, with its boundaries, whatever its size (0 bytes to
+ * several segments).
+ */
+START_TEST(messages)
+{
+	struct vpkcp_config c;
+	struct link ab, ba;
+	struct end a, b;
+	uint8_t msg[4 * 1400], got[4 * 1400], small[10];
+	size_t sizes[300], mss, nsent = 0, nrecv = 0, i, j;
+	uint32_t t;
+	long r;
+
+	vpkcp_config_default(&c);
+	c.mtu = 500;
+	c.sndwnd = c.rcvwnd = 64;
+	mss = (size_t)c.mtu - VPKCP_OVERHEAD;
+	for (i = 0; i < 300; i++)
+		sizes[i] = (i * 331) % (3 * mss + 50);	/* 0 .. ~3 segments */
+	free(pair(&c, &ab, &ba, &a, &b, 5, 0));
+	b.reading = 0;		/* messages are read below, not as a stream */
+	ab.loss = ba.loss = 10;
+	ab.reorder = 30;
+	ab.dup = 5;
+	for (t = 0; t < 120000 && nrecv < 300; t++, now++) {
+		while (nsent < 300) {
+			for (j = 0; j < sizes[nsent]; j++)
+				msg[j] = (uint8_t)(nsent * 7 + j);
+			if (vpkcp_send_msg(a.k, msg, sizes[nsent]) == -1) {
+				ck_assert_int_eq(errno, EAGAIN);
+				break;
+			}
+			nsent++;
+		}
+		vpkcp_flush(a.k, now);
+		pump_end(&a, &ba);
+		pump_end(&b, &ab);
+		while (nrecv < 300) {
+			if (sizes[nrecv] > 0) {
+				/* too small a buffer: refused, message kept */
+				r = vpkcp_recv_msg(b.k, small, 0);
+				if (r == -1 && errno == EAGAIN)
+					break;
+				ck_assert_int_eq(r, -1);
+				ck_assert_int_eq(errno, EMSGSIZE);
+			}
+			r = vpkcp_recv_msg(b.k, got, sizeof(got));
+			if (r == -1) {
+				ck_assert_int_eq(errno, EAGAIN);
+				break;
+			}
+			ck_assert_int_eq(r, (long)sizes[nrecv]);
+			for (j = 0; j < sizes[nrecv]; j++)
+				ck_assert_uint_eq(got[j], (uint8_t)(nrecv * 7 + j));
+			nrecv++;
+		}
+	}
+	ck_assert_uint_eq(nrecv, 300);
+	/* more than 255 fragments */
+	{
+		uint8_t *big = calloc(256, mss);
+
+		ck_assert_int_eq(vpkcp_send_msg(a.k, big, 256 * mss), -1);
+		ck_assert_int_eq(errno, EMSGSIZE);
+		ck_assert_int_eq(vpkcp_send_msg(a.k, big, 0), 0);
+		free(big);
+	}
+	/* a stream write never tops up a message's last segment */
+	ck_assert_int_eq(vpkcp_send_msg(a.k, "ab", 2), 0);
+	ck_assert_uint_eq(vpkcp_send(a.k, "cd", 2), 2);
+	vpkcp_free(a.k); vpkcp_free(b.k);
+	free(b.dst); free(ab.q); free(ba.q);
+}
+END_TEST
+
 START_TEST(config)
 {
 	struct vpkcp_config c;
@@ -679,6 +757,7 @@ suite(void)
 	tcase_add_test(tc, lossy_cwnd_small_windows);
 	tcase_add_test(tc, wrap_sn_and_ts);
 	tcase_add_test(tc, soak);
+	tcase_add_test(tc, messages);
 	tcase_add_test(tc, zero_window_probe);
 	tcase_add_test(tc, packing);
 	tcase_add_test(tc, dead_link);
