@@ -1,0 +1,112 @@
+/*
+ * vpapplet: the programs that can run in a forked child without exec.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vpapplet.h"
+#include "vpdispatch.h"
+#include "vplog.h"
+#include "vpspawn.h"
+
+extern char **environ;
+
+static const struct {
+	const char	*name;
+	vpapplet_fn	 fn;
+} applets[] = {
+	{ "vp-dispatch", vpdispatch_main },
+};
+
+/* Resolves name like execvp would; 0 and st filled, or -1. */
+static int
+resolve(const char *name, struct stat *st)
+{
+	char path[PATH_MAX];
+	const char *p, *e;
+	size_t dl;
+	int n;
+
+	if (strchr(name, '/') != NULL)
+		return stat(name, st) == 0 && (st->st_mode & 0111) ? 0 : -1;
+	if ((p = getenv("PATH")) == NULL)
+		p = "/usr/local/bin:/usr/bin:/bin";
+	for (; ; p = e + 1) {
+		e = strchr(p, ':');
+		dl = e ? (size_t)(e - p) : strlen(p);
+		n = snprintf(path, sizeof(path), "%.*s%s%s", (int)dl, p,
+		    dl ? "/" : "", name);
+		if (n > 0 && (size_t)n < sizeof(path) && stat(path, st) == 0 &&
+		    S_ISREG(st->st_mode) && (st->st_mode & 0111))
+			return 0;
+		if (e == NULL)
+			return -1;
+	}
+}
+
+vpapplet_fn
+vpapplet_find(const char *argv0)
+{
+	char self[PATH_MAX], sib[PATH_MAX];
+	const char *base;
+	struct stat want, have;
+	ssize_t n;
+	size_t i;
+	int r;
+
+	if (argv0 == NULL)
+		return NULL;
+	base = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
+	for (i = 0; i < sizeof(applets) / sizeof(applets[0]); i++) {
+		if (strcmp(base, applets[i].name) != 0)
+			continue;
+		if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+			return NULL;
+		self[n] = '\0';
+		r = snprintf(sib, sizeof(sib), "%s/%s", dirname(self),
+		    applets[i].name);
+		if (r < 0 || (size_t)r >= sizeof(sib))
+			return NULL;
+		if (stat(sib, &have) == -1 || resolve(argv0, &want) == -1)
+			return NULL;
+		if (have.st_dev != want.st_dev || have.st_ino != want.st_ino)
+			return NULL;
+		return applets[i].fn;
+	}
+	return NULL;
+}
+
+pid_t
+vpapplet_spawn(vpapplet_fn fn, char *const argv[], int fd_in, int fd_out,
+    char *const envp[])
+{
+	pid_t pid;
+	int argc;
+
+	if ((pid = fork()) != 0)
+		return pid;	/* parent, or -1 with errno */
+	if ((fd_in >= 0 && fd_in != 0 && dup2(fd_in, 0) == -1) ||
+	    (fd_out >= 0 && fd_out != 1 && dup2(fd_out, 1) == -1))
+		_exit(EX_OSERR);
+	closefrom(3);
+	/* whatever the parent had buffered is the parent's to write */
+	__fpurge(stdout);
+	__fpurge(stderr);
+	vpspawn_reset_signals();
+	vplog_level = VPLOG_WARN;
+	vplog_set_fd(2);
+	if (envp != NULL)
+		environ = (char **)envp;
+	for (argc = 0; argv[argc] != NULL; argc++)
+		;
+	/* the program sees its own name, not the parent's */
+	exit(fn(argc, (char **)argv));
+}
