@@ -139,7 +139,8 @@ main(int argc, char *argv[])
 	o.family = AF_UNSPEC;
 	o.connect_timeout_ms = VPDIAL_CONNECT_TIMEOUT;
 
-	while ((ch = getopt(argc, argv, "46Fi:qvw:x:")) != -1) {
+	opterr = 0;
+	while ((ch = getopt(argc, argv, ":46Fi:qvw:x:")) != -1) {
 		switch (ch) {
 		case '4':
 			o.family = AF_INET;
@@ -174,7 +175,11 @@ main(int argc, char *argv[])
 			hide_password(optarg);
 			o.nproxies++;
 			break;
+		case ':':
+			vplog_warn("option -%c needs a value", optopt);
+			usage();
 		default:
+			vplog_warn("unknown option -%c", optopt);
 			usage();
 		}
 	}
