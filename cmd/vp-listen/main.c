@@ -617,7 +617,16 @@ start(struct slot *s)
 	} else
 		e = vpucspi_env(&env, s->fd);
 	if (e == -1) {
-		/* ENOTCONN: the client left already. */
+		if (errno == ENOTCONN) {
+			/* The client left (reset) before its turn. */
+			vplog_info("connection %llu from %s: client gone "
+			    "before its program started",
+			    (unsigned long long)s->id, s->peer);
+			close(s->fd);
+			s->fd = -1;
+			free_slot(s);
+			return;
+		}
 		drop(s, "cannot describe the connection", strerror(errno));
 		return;
 	}
