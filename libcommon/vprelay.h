@@ -63,7 +63,7 @@ struct vprelay_stats {
 	int		 eof_b;		/* b_in reached EOF */
 };
 
-#define VPRELAY_PIPESZ	(256 * 1024)
+#define VPRELAY_PIPESZ	(1024 * 1024)	/* fs.pipe-max-size's default */
 #define VPRELAY_BUFSZ	(64 * 1024)
 
 /*
