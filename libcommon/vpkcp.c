@@ -626,7 +626,9 @@ flush_new(struct vpkcp *k)
 	while (k->snd_nxt != k->snd_end &&
 	    diff(k->snd_nxt, k->snd_una + wnd) < 0) {
 		s = &k->snd[k->snd_nxt & k->smask];
-		s->rto = k->rx_rto;
+		/* maxrto caps the first RTO too (rx_rto can reach RTO_MAX). */
+		s->rto = k->rx_rto < (uint32_t)k->cfg.maxrto ? k->rx_rto :
+		    (uint32_t)k->cfg.maxrto;
 		s->fastack = 0;
 		s->xmit = 0;
 		s->acked = 0;

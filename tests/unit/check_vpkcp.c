@@ -718,6 +718,39 @@ START_TEST(messages)
 }
 END_TEST
 
+/* maxrto caps a segment's first RTO too, after a late ACK (fuzz). */
+START_TEST(maxrto_caps_first_rto)
+{
+	struct vpkcp_config c;
+	struct vpkcp_stats st;
+	struct vpkcp *k;
+	uint8_t ack[24];
+	uint32_t t;
+	size_t n0;
+
+	vpkcp_config_default(&c);
+	c.maxrto = 400;
+	k = vpkcp_new(0, &c, cap_cb, NULL, 1000);
+	vpkcp_update(k, 1000);
+	ck_assert_uint_eq(vpkcp_send(k, "a", 1), 1);
+	vpkcp_flush(k, 1000);
+	/* The ACK comes 30 s late: the RTO estimate passes maxrto. */
+	seg(ack, 0, VPKCP_CMD_ACK, 128, 1000, 0, 1, 0, NULL);
+	ck_assert_int_eq(vpkcp_input(k, ack, sizeof(ack), 31000), 0);
+	vpkcp_get_stats(k, &st);
+	ck_assert_int_gt(st.rto, 400);
+	vpkcp_update(k, 31000);
+	ck_assert_uint_eq(vpkcp_send(k, "b", 1), 1);
+	vpkcp_flush(k, 31000);
+	n0 = nout;
+	for (t = 31000; t <= 31000 + 400 + 2 * (uint32_t)c.interval; t += 5)
+		vpkcp_update(k, t);
+	ck_assert_uint_gt(nout, n0);		/* retransmitted */
+	ck_assert_uint_eq(lastout[4], VPKCP_CMD_PUSH);
+	vpkcp_free(k);
+}
+END_TEST
+
 START_TEST(config)
 {
 	struct vpkcp_config c;
@@ -750,6 +783,7 @@ suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, config);
+	tcase_add_test(tc, maxrto_caps_first_rto);
 	tcase_add_test(tc, wire_vector);
 	tcase_add_test(tc, hostile_segments);
 	tcase_add_test(tc, clean_both_ways);
