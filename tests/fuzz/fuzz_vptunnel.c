@@ -19,7 +19,8 @@
  *    plain_buf and plain_total;
  *  - vpt_send_room() never exceeds the frame limit, and vpt_send()
  *    within it succeeds;
- *  - what a tunnel writes to its link always decodes as valid frames;
+ *  - what a tunnel writes to its link always decodes as valid frames,
+ *    and nothing follows a GOAWAY;
  *  - while no hostile byte reached either end: bytes arrive in order
  *    and none are lost (each stream sends a known pattern; at FIN the
  *    receiver has every byte sent before it).
@@ -47,6 +48,7 @@ struct link {
 	uint8_t		buf[LINKMAX];
 	size_t		len, cap;
 	struct vpf_dec	mon;		/* checks what the tunnel wrote */
+	int		goaway;		/* the monitor saw a GOAWAY */
 	int		down;
 };
 
@@ -116,6 +118,11 @@ cb_output(void *arg, const void *p, size_t n)
 		if (ev.kind == VPF_EV_DATA && ev.first &&
 		    ev.h.len > e->cfg.send_frame)
 			abort();
+		/* GOAWAY is the last frame a tunnel ever writes. */
+		if (l->goaway && (ev.kind == VPF_EV_CTL || ev.first))
+			abort();
+		if (ev.kind == VPF_EV_CTL && ev.h.type == VPF_GOAWAY)
+			l->goaway = 1;
 	}
 	l->len += n;
 	return (ssize_t)n;
