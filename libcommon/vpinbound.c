@@ -434,6 +434,9 @@ vpin_http(const unsigned char *ubuf, size_t len, size_t *used,
 			break;
 		if (*p == ' ' || *p == '\t')
 			return bad(req, VPIN_E_PROTO, "obsolete header folding");
+		/* A bare CR could end the line at the origin (RFC 9112 2.2). */
+		if (memchr(p, '\r', hl) != NULL)
+			return bad(req, VPIN_E_PROTO, "bare CR in HTTP header");
 		if (nh == VPIN_HDRCOUNT)
 			return bad(req, VPIN_E_TOOBIG, "too many HTTP header lines");
 		colon = memchr(p, ':', hl);

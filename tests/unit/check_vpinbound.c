@@ -316,6 +316,18 @@ START_TEST(http_plain)
 }
 END_TEST
 
+/* A bare CR in a header is refused, never forwarded (fuzz). */
+START_TEST(http_bare_cr)
+{
+	ck_assert_int_eq(http("GET http://h/ HTTP/1.1\r\nX: a\rInjected: 1\r\n\r\n"),
+	    VPIN_BAD);
+	ck_assert_int_eq(req.err, VPIN_E_PROTO);
+	reset();
+	ck_assert_int_eq(http("GET http://h/ HTTP/1.1\r\nX: a\r\n\r\n"), VPIN_DONE);
+	reset();
+}
+END_TEST
+
 START_TEST(http_limits)
 {
 	char *big;
@@ -389,6 +401,7 @@ suite(void)
 	tcase_add_test(tc, http_connect);
 	tcase_add_test(tc, http_plain);
 	tcase_add_test(tc, http_limits);
+	tcase_add_test(tc, http_bare_cr);
 	tcase_add_test(tc, b64);
 	suite_add_tcase(s, tc);
 	return s;
