@@ -16,8 +16,10 @@
  * length and the same fields. A bad prefix stays bad when more bytes
  * come. Outputs are bounded: host 1..255 bytes, port 1..65535, user and
  * password NUL-terminated within their arrays, the rewritten HTTP head
- * at most VPIN_HEADMAX + 512 bytes, one line ending CRLF CRLF, with no
- * Proxy-Authorization and no NUL in it. vpin_b64decode never writes
+ * at most VPIN_HEADMAX + 512 bytes, ending CRLF CRLF, with no NUL,
+ * every line ending CRLF and no other CR or LF, exactly one Host and
+ * one "Connection: close", no hop-by-hop header and no
+ * Proxy-Authorization. vpin_b64decode never writes
  * past its output.
  */
 #include <stdint.h>
@@ -87,6 +89,55 @@ same_req(const struct vpin_req *a, const struct vpin_req *b)
 		abort();
 }
 
+/* Is the header line l[0..n) named name (case-insensitive)? */
+static int
+named(const char *l, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+
+	return n > k && l[k] == ':' && strncasecmp(l, name, k) == 0;
+}
+
+/*
+ * The rewritten head is one request line and header lines, each ending
+ * CRLF, with no other CR or LF (a lone one could split a header at the
+ * origin), exactly one Host and one Connection (": close"), and none of
+ * the hop-by-hop headers.
+ */
+static void
+check_head(const char *h, size_t n)
+{
+	static const char *hop[] = { "Proxy-Connection", "Keep-Alive", "TE",
+	    "Trailer", "Upgrade", "Proxy-Authenticate",
+	    "Proxy-Authorization" };
+	size_t i, b = 0, line = 0, k;
+	int host = 0, conn = 0;
+
+	for (i = 0; i < n; i++) {
+		if (h[i] == '\r' && (i + 1 == n || h[i + 1] != '\n'))
+			abort();
+		if (h[i] != '\n')
+			continue;
+		if (i == 0 || h[i - 1] != '\r')
+			abort();
+		if (line++ > 0 && i - 1 > b) {
+			host += named(h + b, i - 1 - b, "Host");
+			if (named(h + b, i - 1 - b, "Connection")) {
+				conn++;
+				if (i - 1 - b != 17 ||
+				    strncmp(h + b, "Connection: close", 17) != 0)
+					abort();
+			}
+			for (k = 0; k < sizeof(hop) / sizeof(hop[0]); k++)
+				if (named(h + b, i - 1 - b, hop[k]))
+					abort();
+		}
+		b = i + 1;
+	}
+	if (host != 1 || conn != 1)
+		abort();
+}
+
 static void
 check_done(parse_fn p, const struct vpin_req *r, size_t used, size_t len)
 {
@@ -120,6 +171,7 @@ check_done(parse_fn p, const struct vpin_req *r, size_t used, size_t len)
 		    strncasecmp(s, "\nProxy-Authorization:", 21) == 0)
 			abort();
 	}
+	check_head(r->head, r->headlen);
 }
 
 /* One parse of b[0..n) from the request state before the stage. */

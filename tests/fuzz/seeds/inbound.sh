@@ -25,3 +25,5 @@ s fold       '\000\000GET http://h/ HTTP/1.1\r\nA: b\r\n c\r\n\r\n'
 s forced5    '\002\000\005\001\000\005\001\000\001\001\001\001\001\000\001'
 s forcedh    '\006\000CONNECT x:1 HTTP/1.0\r\n\r\n'
 s b64        '\000\000\377YWxpY2U6czNjcmV0'
+# regression inputs (crashes found by fuzzing)
+s regress_bare_cr '\000\000GET http://h/ HTTP/1.1\r\nX: a\rb\r\n\r\n'
