@@ -25,7 +25,10 @@
  * flags restored after; other descriptors are left blocking and only
  * touched when poll says they are ready. SIGPIPE is ignored during the
  * run if it was at its default. The caller keeps ownership of all four
- * descriptors. Memory: one pipe (or one buffer) per direction.
+ * descriptors. Memory: one pipe (VPRELAY_PIPESZ, or opts->pipesz) or
+ * one VPRELAY_BUFSZ buffer per direction; when the kernel grants a
+ * smaller pipe than asked and under 64 KiB (a user past
+ * fs.pipe-user-pages-soft), that direction copies with the buffer.
  *
  * Never exits, never logs.
  */
