@@ -2,11 +2,13 @@
 """Writes the seed corpus of fuzz_vpcrypt: a suite byte, then operations
 (op % 8: 0 seal LEN BYTES, 1/2 open I, 3 flip I POS, 4 wrong/cut I N,
 5 raw LEN BYTES, 6 suite S, 7 window CTR[8])."""
-import os, shutil, struct, sys
+import os, struct, sys
 
 d = sys.argv[1] if len(sys.argv) > 1 else "tests/fuzz/corpus/fuzz_vpcrypt"
-shutil.rmtree(d, ignore_errors=True)
-os.makedirs(d)
+os.makedirs(d, exist_ok=True)
+for f in os.listdir(d):             # keep the regression inputs
+    if not f.startswith("regress_"):
+        os.unlink(os.path.join(d, f))
 
 def seal(b): return bytes([0, len(b)]) + b
 def opn(i): return bytes([1, i])

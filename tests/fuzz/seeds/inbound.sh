@@ -3,7 +3,8 @@
 # bits 1-2 forced protocol), a split byte, then the client's bytes.
 set -eu
 d=${1:-tests/fuzz/corpus/fuzz_vpinbound}
-rm -rf "$d" && mkdir -p "$d"
+mkdir -p "$d"
+find "$d" -type f ! -name 'regress_*' -delete
 s() { name=$1; shift; printf "$@" >"$d/$name"; }
 s s5noauth   '\000\200\005\001\000\005\001\000\001\177\000\000\001\000\120'
 s s5name     '\000\100\005\002\000\002\005\001\000\003\013example.org\001\273early'

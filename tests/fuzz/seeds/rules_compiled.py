@@ -5,11 +5,13 @@ length byte, then (offset LE16, XOR value) patches of the compiled
 file. Header fields (struct hdr): magic 0, endian 8, ndep 12, nout 16,
 nrule 20, ncond 24, nitem 28, ndom 32, nip4 36, nip6 40, defout 44,
 strsize 48, total 56; deps start at 64."""
-import os, shutil, struct, sys
+import os, struct, sys
 
 d = sys.argv[1] if len(sys.argv) > 1 else "tests/fuzz/corpus/fuzz_vprules_compiled"
-shutil.rmtree(d, ignore_errors=True)
-os.makedirs(d)
+os.makedirs(d, exist_ok=True)
+for f in os.listdir(d):             # keep the regression inputs
+    if not f.startswith("regress_"):
+        os.unlink(os.path.join(d, f))
 
 def put(name, flags, ln, *patches):
     b = bytes([flags, ln]) + b"".join(struct.pack("<HB", o, v) for o, v in patches)

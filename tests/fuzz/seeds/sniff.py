@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of fuzz_vpsniff: TLS ClientHellos and HTTP heads."""
-import os, shutil, struct, sys
+import os, struct, sys
 
 d = sys.argv[1] if len(sys.argv) > 1 else "tests/fuzz/corpus/fuzz_vpsniff"
-shutil.rmtree(d, ignore_errors=True)
-os.makedirs(d)
+os.makedirs(d, exist_ok=True)
+for f in os.listdir(d):             # keep the regression inputs
+    if not f.startswith("regress_"):
+        os.unlink(os.path.join(d, f))
 
 def put(name, b):
     open(os.path.join(d, name), "wb").write(b)
