@@ -414,7 +414,8 @@ vpdial_early_from_env(void **bufp, size_t *lenp, char *err, size_t errlen)
 	char *buf = NULL, *nb;
 	size_t len = 0, cap = 0;
 	ssize_t r;
-	int fd;
+	int fd, w;
+	int64_t deadline = vpio_now_ms() + VPDIAL_EARLY_WAIT;
 
 	*bufp = NULL;
 	*lenp = 0;
@@ -446,13 +447,15 @@ vpdial_early_from_env(void **bufp, size_t *lenp, char *err, size_t errlen)
 			}
 			buf = nb;
 		}
-		r = read(fd, buf + len, cap - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1 && errno == EAGAIN) {
-			(void)vpio_wait(fd, POLLIN, -1);
-			continue;
+		/* bounded: a writer that never ends it must not hang us */
+		if ((w = vpio_wait(fd, POLLIN, vpio_remaining(deadline))) == 0) {
+			snprintf(err, errlen, "VP_EARLY_FD %d: no end of file "
+			    "within %d s", fd, VPDIAL_EARLY_WAIT / 1000);
+			goto fail;
 		}
+		r = read(fd, buf + len, cap - len);
+		if (r == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
 		if (r == -1) {
 			snprintf(err, errlen, "VP_EARLY_FD %d: %s", fd,
 			    strerror(errno));

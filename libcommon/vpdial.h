@@ -28,6 +28,7 @@
 
 #define VPDIAL_CONNECT_TIMEOUT	10000	/* ms, when opts say 0 */
 #define VPDIAL_EARLY_MAX	(1024 * 1024)	/* VP_EARLY_FD cap */
+#define VPDIAL_EARLY_WAIT	10000	/* ms for VP_EARLY_FD to reach EOF */
 #define VPDIAL_MAXPROXY		8
 
 struct vpdial_opts {
@@ -100,9 +101,10 @@ int	vpdial_run(const struct vpdial_opts *o, int in_fd, int out_fd);
 
 /*
  * vpdial_early_from_env(): when VP_EARLY_FD=N is set, reads fd N to
- * EOF (at most VPDIAL_EARLY_MAX bytes), closes it and unsets the
- * variable. Returns 0 with *buf (malloc'd, NULL if none) and *len, or
- * -1 with a reason in err (bad number, read error, too much data).
+ * EOF (at most VPDIAL_EARLY_MAX bytes, within VPDIAL_EARLY_WAIT ms),
+ * closes it and unsets the variable. Returns 0 with *buf (malloc'd,
+ * NULL if none) and *len, or -1 with a reason in err (bad number, read
+ * error, too much data, no EOF in time).
  */
 int	vpdial_early_from_env(void **buf, size_t *len, char *err,
 	    size_t errlen);
