@@ -106,6 +106,11 @@ if [ $rc -eq 0 ] && same "$T/up" "$T/up.5" && same "$T/down" "$T/down.5"; then
 else
 	notok "exec:socat (rc $rc)"; cat "$T/err"
 fi
+# the command gets fds 0-2 only (3 is ls's own directory handle)
+r=$(vp-dial exec:'ls /proc/self/fd' </dev/null 3</dev/null 7</dev/null |
+    tr '\n' ' ')
+[ "$r" = "0 1 2 3 " ] && ok "exec: no stray descriptors in the command" ||
+    notok "exec: command sees fds '$r'"
 vp-dial exec:'exit 3' </dev/null >"$T/out" 2>"$T/err"
 rc=$?
 if [ $rc -eq 3 ] && [ ! -s "$T/out" ]; then
