@@ -111,6 +111,7 @@ static int64_t drain_by;
 static uint8_t scratch[VPF_HDRLEN + 1024 * 1024];
 static struct vpenv childenv;
 static int epfd = -1;			/* every stream's local fd */
+static int64_t accept_pause;		/* out of fds: stop accepting until */
 
 /* client */
 static struct vpendpoint peer_ep;
@@ -737,11 +738,13 @@ local_accept(int lfd, int64_t now)
 	for (i = 0; i < 64; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Retry later rather than spin on the listener. */
+				vplog_warn_errno("accept: pausing 200 ms");
+				accept_pause = now + 200;
+			} else if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
 				vplog_warn_errno("accept");
-			if (errno == EMFILE || errno == ENFILE)
-				vplog_warn("too many open files");
 			return;
 		}
 		if (npending >= MAXPENDING ||
@@ -1017,6 +1020,12 @@ run(void)
 		slots[np++].n = 1;
 		for (j = 0; j < nlsn; j++) {
 			grow(np + VPLINK_MAXFDS);
+			/* A datagram listener feeds its links: never paused. */
+			if (now < accept_pause && (lsns[j].ll == NULL ||
+			    strcmp(lsns[j].ll->kind, "udp") != 0)) {
+				wait = earlier(wait, accept_pause - now);
+				continue;
+			}
 			if (lsns[j].ll != NULL) {
 				n = lsns[j].ll->ops->pollfds(lsns[j].ll, pfd + np,
 				    VPLINK_MAXFDS);
@@ -1124,11 +1133,19 @@ run(void)
 				continue;
 			if (lsns[j].ll->ops->next_timeout(lsns[j].ll, now) == 0)
 				lsns[j].ll->ops->tick(lsns[j].ll, now);
+			if (now < accept_pause &&
+			    strcmp(lsns[j].ll->kind, "udp") != 0)
+				continue;
 			while ((link = lsns[j].ll->ops->accept(lsns[j].ll)) !=
 			    NULL) {
 				if (tun_new(link) == NULL)
 					vplink_close(link);
 			}
+			if (errno == EMFILE || errno == ENFILE) {
+				vplog_warn_errno("accept: pausing 200 ms");
+				accept_pause = now + 200;
+			} else if (errno != EAGAIN)
+				vplog_warn_errno("accept");
 		}
 		/* Tunnels: timers, input. */
 		for (tn = tuns; tn != NULL; tn = tn->next) {
