@@ -13,12 +13,13 @@
 
   tunnel_fake.py raw PORT HEX...
       Connects to PORT, sends each HEX chunk, then prints every frame the
-      peer sends until it closes (or 5 s pass): "TYPE flags=F sid=N len=L"
+      peer sends until it closes (or $FAKE_TIMEOUT, default 5 s, pass): "TYPE flags=F sid=N len=L"
       and, for GOAWAY, "reason=TEXT".
 
 Written for vp's tests; it only implements what they need.
 """
 import gzip
+import os
 import socket
 import struct
 import sys
@@ -109,7 +110,7 @@ def server(mute):
 
 def raw(port, chunks):
     s = socket.create_connection(('127.0.0.1', port), 5)
-    s.settimeout(5)
+    s.settimeout(float(os.environ.get('FAKE_TIMEOUT', '5')))
     try:
         for h in chunks:
             s.sendall(bytes.fromhex(h))
