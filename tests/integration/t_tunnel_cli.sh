@@ -39,6 +39,15 @@ out=$(timeout 10 socat -t 5 - "TCP:127.0.0.1:$CP2" <"$T/in" 2>&1; echo "rc=$?")
 check "server -f to a refused port: the stream ends with an error ($out)" \
     sh -c "echo '$out' | grep -q 'rc=1'"
 
+# --- the per-stream program's environment
+listen_ready SP4 vp-tunnel server -1 -q tcp:127.0.0.1:0 sh -c 'echo "peer=$VP_TUNNEL_PEER stream=$VP_TUNNEL_STREAM"' ||
+    notok "env server ready"
+listen_ready CP4 vp-tunnel client -1 -q -l tcp:127.0.0.1:0 "tcp:127.0.0.1:$SP4" || notok "client ready"
+l1=$(socat -t 5 - "TCP:127.0.0.1:$CP4" </dev/null)
+l2=$(socat -t 5 - "TCP:127.0.0.1:$CP4" </dev/null)
+check "PROGRAM sees VP_TUNNEL_PEER and VP_TUNNEL_STREAM ($l1; $l2)" \
+    sh -c "echo '$l1' | grep -Eq '^peer=127\.0\.0\.1:[0-9]+ stream=1\$' && echo '$l2' | grep -q 'stream=3\$'"
+
 # --- systemd socket activation (Accept=no) on both sides
 if command -v systemd-socket-activate >/dev/null 2>&1; then
 	SP3=$(free_port)
