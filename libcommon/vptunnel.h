@@ -36,6 +36,13 @@
  * offer with GOAWAY: vpt_ext_refused() tells the program to reconnect
  * and offer plain.
  *
+ * DATA with vproxy's flag 0x4 carries one gzip member; it is inflated
+ * (zlib) into the stream, and what it inflates to counts against the
+ * same per-stream bounds (a frame that inflates past them resets the
+ * stream). A member that is corrupt, truncated or followed by bytes
+ * fails the tunnel ("bad compressed DATA"), as vproxy does. vp never
+ * sends 0x4.
+ *
  * Nothing here exits, logs or does I/O.
  */
 #ifndef VPTUNNEL_H
