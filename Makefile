@@ -127,7 +127,7 @@ fuzz-run: $(FUZZ_BINS)
 	@VP_FUZZ=$(CURDIR)/$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	    VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh --fuzz-only
 
-ifeq ($(HAVE_FUZZ_CC),yes)
+ifeq ($(HAVE_FUZZ_CC)$(NOFUZZ),yes)
 CHECK_FUZZ = $(FUZZ_BINS)
 CHECK_FUZZ_ENV = VP_FUZZ=$(CURDIR)/$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS)
 endif

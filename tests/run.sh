@@ -120,5 +120,8 @@ if [ "$do_fuzz" = 1 ]; then
 	done
 fi
 
+# VP_SUMMARY: a file to which "PASSED FAILED" is appended (scripts/test.sh
+# adds the runs up).
+[ -n "${VP_SUMMARY:-}" ] && echo "$passed $failed" >>"$VP_SUMMARY"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
