@@ -125,7 +125,7 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-run: $(FUZZ_BINS)
 	@VP_FUZZ=$(CURDIR)/$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) \
-	    VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh --fuzz-only
+	    VP_SANITIZE=$(SANITIZE) VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh --fuzz-only
 
 ifeq ($(HAVE_FUZZ_CC)$(NOFUZZ),yes)
 CHECK_FUZZ = $(FUZZ_BINS)
@@ -133,13 +133,13 @@ CHECK_FUZZ_ENV = VP_FUZZ=$(CURDIR)/$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS)
 endif
 
 check: all $(UNIT_BINS) $(CHECK_FUZZ)
-	@$(CHECK_FUZZ_ENV) VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh $(TESTS)
+	@$(CHECK_FUZZ_ENV) VP_SANITIZE=$(SANITIZE) VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh $(TESTS)
 
 unit: $(UNIT_BINS)
-	@VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh --unit-only
+	@VP_SANITIZE=$(SANITIZE) VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh --unit-only
 
 integration: all
-	@VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh --integration-only $(TESTS)
+	@VP_SANITIZE=$(SANITIZE) VP_BUILD=$(CURDIR)/$(BUILD) sh tests/run.sh --integration-only $(TESTS)
 
 bench: all
 	@VP_BUILD=$(CURDIR)/$(BUILD) sh scripts/bench/run-all.sh
