@@ -1279,7 +1279,8 @@ vpt_send_room(struct vptun *t, struct vpt_stream *s)
 	size_t room;
 
 	if (t->state != VPT_READY ||
-	    (s->state != VPS_ESTABLISHED && s->state != VPS_FIN_RECV))
+	    (s->state != VPS_ESTABLISHED && s->state != VPS_FIN_RECV &&
+	    s->state != VPS_SYN_SENT))
 		return 0;
 	if (t->qlen > 0 && vpt_flush(t) > 0)
 		return 0;

@@ -221,7 +221,10 @@ struct vpt_stream *vpt_open(struct vptun *t, void *user);
 
 /*
  * Payload bytes s may send now: limited by the state, the credits, the
- * frame size and the link's room (0 while control frames wait).
+ * frame size and the link's room (0 while control frames wait). A
+ * client may send in SYN_SENT (the peer creates the stream on the SYN
+ * and the link keeps order, wire-spec 1.5), but must not send FIN
+ * before the SYN-ACK: vproxy then kills the stream.
  */
 size_t	vpt_send_room(struct vptun *t, struct vpt_stream *s);
 /*

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +72,7 @@ struct conn {
 	uint8_t		 wr_shut;	/* SHUT_WR done on fd */
 	uint8_t		 peer_fin;
 	uint8_t		 connecting;	/* -f: connect in progress */
+	uint8_t		 fin_later;	/* local EOF before the SYN-ACK */
 	uint8_t		 dead;		/* close now */
 	uint8_t		 rst;		/* ... with a reset */
 	uint8_t		 ev_reg;	/* events registered in epfd (POLL*) */
@@ -272,12 +274,15 @@ cb_output(void *arg, const void *p, size_t n)
 static int
 start_forward(struct conn *c)
 {
-	int fd;
+	int fd, one = 1;
 
 	fd = socket(fwd_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
+	if (fwd_addr.ss_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	if (connect(fd, (struct sockaddr *)&fwd_addr, fwd_len) == -1) {
 		if (errno != EINPROGRESS) {
 			vplog_warn_errno("stream %u: connect %s", c->id,
@@ -344,9 +349,14 @@ cb_accept(void *arg, struct vpt_stream *s)
 static void
 cb_established(void *arg, struct vpt_stream *s)
 {
+	struct tun *tn = arg;
 	struct conn *c = s->user;
 
 	vplog_debug("stream %u: established", c->id);
+	if (c->fin_later) {
+		c->fin_later = 0;
+		(void)vpt_send_fin(tn->t, s);
+	}
 }
 
 static size_t
@@ -563,7 +573,11 @@ conn_readable(struct conn *c)
 		}
 		if (r == 0) {
 			c->rd_eof = 1;
-			(void)vpt_send_fin(tn->t, c->s);
+			/* No FIN before the SYN-ACK (vproxy drops the stream). */
+			if (c->s->state == VPS_SYN_SENT)
+				c->fin_later = 1;
+			else
+				(void)vpt_send_fin(tn->t, c->s);
 			return;
 		}
 		if (errno != EAGAIN && errno != EINTR)
@@ -733,7 +747,7 @@ static void
 local_accept(int lfd, int64_t now)
 {
 	struct conn *c;
-	int fd, i;
+	int fd, i, one = 1;
 
 	for (i = 0; i < 64; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -754,6 +768,8 @@ local_accept(int lfd, int64_t now)
 			(void)close(fd);
 			continue;
 		}
+		/* Small writes (prompts, handshakes) should not wait for ACKs. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->fd = fd;
 		c->since = now;
 		conn_link(&pending, c);

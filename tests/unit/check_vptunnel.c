@@ -437,6 +437,24 @@ START_TEST(stream_lifecycle)
 }
 END_TEST
 
+/* A client may send before the SYN-ACK: the server has the stream. */
+START_TEST(stream_pipelined)
+{
+	struct vpt_stream *c;
+
+	pair(1, 1);
+	c = vpt_open(ct, NULL);
+	ck_assert_int_eq(c->state, VPS_SYN_SENT);
+	ck_assert_uint_gt(vpt_send_room(ct, c), 0);
+	send_bytes(ct, c, "early", 5);
+	pump();
+	ck_assert_int_eq(se->accepted, 1);
+	ck_assert_uint_eq(se->ngot, 5);
+	ck_assert(memcmp(se->got, "early", 5) == 0);
+	ck_assert_int_eq(c->state, VPS_ESTABLISHED);
+}
+END_TEST
+
 START_TEST(stream_rst)
 {
 	struct vpt_stream *c;
@@ -948,6 +966,7 @@ suite(void)
 	tcase_add_test(tc, handshake_timeout);
 	tcase_add_test(tc, settings_after_handshake);
 	tcase_add_test(tc, stream_lifecycle);
+	tcase_add_test(tc, stream_pipelined);
 	tcase_add_test(tc, stream_rst);
 	tcase_add_test(tc, server_refuses);
 	tcase_add_test(tc, unexpected_client);
