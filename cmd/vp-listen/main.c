@@ -3,7 +3,7 @@
  * one with the connection on fd 0 and 1 and the UCSPI environment
  * (inetd "nowait", tcpserver style).
  *
- *	vp-listen [-1Dpqv] [-b backlog] [-C per-source] [-c limit]
+ *	vp-listen [-1DpqvX] [-b backlog] [-C per-source] [-c limit]
  *	    [-N fd] [-t timeout] endpoint program [arg ...]
  */
 #include <sys/types.h>
@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vpapplet.h"
 #include "vpendpoint.h"
 #include "vpio.h"
 #include "vplisten.h"
@@ -75,7 +76,8 @@ static struct {
 	int	notify_fd;	/* -N, -1: none */
 	int	proxy;		/* -p */
 	int64_t	header_ms;	/* -t */
-} o = { 0, 0, 0, DEFAULT_LIMIT, 0, -1, 0, HEADER_MS };
+	int	exec_always;	/* -X: never run an applet in-process */
+} o = { 0, 0, 0, DEFAULT_LIMIT, 0, -1, 0, HEADER_MS, 0 };
 
 static struct slot *slots;
 static int *freelist;		/* stack of free slot indexes */
@@ -87,6 +89,7 @@ static uint64_t nextid = 1;
 static struct vplisten lis;
 static struct vpenv env;
 static char **prog_argv;
+static vpapplet_fn applet;	/* run in a forked child, no exec */
 static int64_t backoff_until;
 
 static void	usage(void) __attribute__((noreturn));
@@ -111,7 +114,7 @@ static void	shutdown_now(int);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: vp-listen [-1Dpqv] [-b backlog] "
+	fprintf(stderr, "usage: vp-listen [-1DpqvX] [-b backlog] "
 	    "[-C per-source] [-c limit] [-N fd]\n"
 	    "                 [-t timeout] endpoint program [arg ...]\n");
 	exit(EX_USAGE);
@@ -130,7 +133,7 @@ main(int argc, char *argv[])
 	vplog_init("vp-listen");
 	signal(SIGPIPE, SIG_IGN);
 
-	while ((ch = getopt(argc, argv, "+1b:C:c:DhN:pqt:v")) != -1) {
+	while ((ch = getopt(argc, argv, "+1b:C:c:DhN:pqt:vX")) != -1) {
 		switch (ch) {
 		case '1':
 			o.print_port = 1;
@@ -183,6 +186,9 @@ main(int argc, char *argv[])
 			vplog_level = vplog_level >= VPLOG_INFO ?
 			    VPLOG_DEBUG : VPLOG_INFO;
 			break;
+		case 'X':
+			o.exec_always = 1;
+			break;
 		default:
 			usage();
 		}
@@ -201,6 +207,13 @@ main(int argc, char *argv[])
 		o.perhost = o.limit;
 	prog_argv = argv + 1;
 	check_program(prog_argv[0]);
+	/*
+	 * Our own sibling vp-dispatch runs in a forked child without exec:
+	 * a connection then costs a fork, not an exec, ELF loading and the
+	 * C library's start-up (see vpapplet.h).
+	 */
+	if (!o.exec_always)
+		applet = vpapplet_find(prog_argv[0]);
 	raise_nofile();
 
 	if (vplisten_open(&lis, &ep, o.backlog, err, sizeof(err)) == -1) {
@@ -237,8 +250,9 @@ main(int argc, char *argv[])
 		vplog_warn_errno("readiness on fd %d", o.notify_fd);
 	if (vpnotify_ready(0) == -1)
 		vplog_warn_errno("readiness on NOTIFY_SOCKET");
-	vplog_debug("listening on %s (%zu socket%s), limit %d", argv[0],
-	    lis.nfds, lis.nfds == 1 ? "" : "s", o.limit);
+	vplog_debug("listening on %s (%zu socket%s), limit %d%s", argv[0],
+	    lis.nfds, lis.nfds == 1 ? "" : "s", o.limit,
+	    applet ? ", program run in forked children without exec" : "");
 
 	serve(sfd);
 	/* NOTREACHED */
@@ -630,7 +644,11 @@ start(struct slot *s)
 		drop(s, "cannot describe the connection", strerror(errno));
 		return;
 	}
-	s->pid = vpspawn(prog_argv, s->fd, s->fd, env.v);
+	if (applet != NULL)
+		s->pid = vpapplet_spawn(applet, prog_argv, s->fd, s->fd,
+		    env.v);
+	else
+		s->pid = vpspawn(prog_argv, s->fd, s->fd, env.v);
 	if (s->pid == -1) {
 		vplog_warn_errno("connection %llu from %s: cannot run %s",
 		    (unsigned long long)s->id, s->peer, prog_argv[0]);
