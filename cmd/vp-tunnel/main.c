@@ -457,6 +457,23 @@ tun_free(struct tun *tn)
 		}
 	if (tn->link->child > 0)
 		(void)kill(tn->link->child, SIGTERM);
+	{
+		struct vplink_kcp_stats ks;
+
+		/* udp: links: what KCP saw, for diagnosing a lossy path */
+		if (vplink_kcp_stats(tn->link, &ks) == 0)
+			vplog_info("tunnel %s: kcp: datagrams %llu in, %llu "
+			    "out, %llu dropped, %llu send failures; segments "
+			    "%llu retransmitted (%llu fast); srtt %d ms, "
+			    "rto %d ms", tn->link->peer,
+			    (unsigned long long)ks.dgrams_in,
+			    (unsigned long long)ks.dgrams_out,
+			    (unsigned long long)ks.bad_dgrams,
+			    (unsigned long long)ks.send_fail,
+			    (unsigned long long)ks.kcp.retrans,
+			    (unsigned long long)ks.kcp.fast_retrans,
+			    ks.kcp.srtt, ks.kcp.rto);
+	}
 	vplink_close(tn->link);
 	vpt_free(tn->t);
 	free(tn);
