@@ -32,6 +32,7 @@
 #include "vplisten.h"
 #include "vplog.h"
 #include "vpnotify.h"
+#include "vpprivs.h"
 #include "vpproxyproto.h"
 #include "vpspawn.h"
 #include "vpucspi.h"
@@ -77,7 +78,9 @@ static struct {
 	int	proxy;		/* -p */
 	int64_t	header_ms;	/* -t */
 	int	exec_always;	/* -X: never run an applet in-process */
-} o = { 0, 0, 0, DEFAULT_LIMIT, 0, -1, 0, HEADER_MS, 0 };
+	const char *user;	/* -u: drop to this user after binding */
+	const char *group;	/* -g */
+} o = { 0, 0, 0, DEFAULT_LIMIT, 0, -1, 0, HEADER_MS, 0, NULL, NULL };
 
 static struct slot *slots;
 static int *freelist;		/* stack of free slot indexes */
@@ -115,8 +118,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: vp-listen [-1DpqvX] [-b backlog] "
-	    "[-C per-source] [-c limit] [-N fd]\n"
-	    "                 [-t timeout] endpoint program [arg ...]\n");
+	    "[-C per-source] [-c limit] [-g group]\n"
+	    "                 [-N fd] [-t timeout] [-u user] "
+	    "endpoint program [arg ...]\n");
 	exit(EX_USAGE);
 }
 
@@ -133,7 +137,7 @@ main(int argc, char *argv[])
 	vplog_init("vp-listen");
 	signal(SIGPIPE, SIG_IGN);
 
-	while ((ch = getopt(argc, argv, "+1b:C:c:DhN:pqt:vX")) != -1) {
+	while ((ch = getopt(argc, argv, "+1b:C:c:Dg:hN:pqt:u:vX")) != -1) {
 		switch (ch) {
 		case '1':
 			o.print_port = 1;
@@ -186,6 +190,12 @@ main(int argc, char *argv[])
 			vplog_level = vplog_level >= VPLOG_INFO ?
 			    VPLOG_DEBUG : VPLOG_INFO;
 			break;
+		case 'g':
+			o.group = optarg;
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
 		case 'X':
 			o.exec_always = 1;
 			break;
@@ -230,6 +240,10 @@ main(int argc, char *argv[])
 			vplog_die(EX_CONFIG, "%s", err);
 		}
 	}
+
+	/* Bound: narrow privileges before anything reads the network. */
+	if (vpprivs_drop(o.user, o.group, err, sizeof(err)) == -1)
+		vplog_die(EX_CONFIG, "%s", err);
 
 	if ((slots = calloc((size_t)o.limit, sizeof(*slots))) == NULL ||
 	    (freelist = calloc((size_t)o.limit, sizeof(*freelist))) == NULL)
