@@ -489,8 +489,14 @@ tun_dead(struct tun *tn, int64_t now)
 		return;
 	tn->closing = 1;
 	tn->close_by = now + 1000;
-	if (draining || vpt_peer_goaway(tn->t) ||
-	    strcmp(vpt_reason(tn->t), "link closed by peer") == 0) {
+	/*
+	 * A clean end is worth an info line; a client whose link closes
+	 * before the handshake (an exec: command that failed, a wrong
+	 * port) gets a warning, or a user would see nothing at all.
+	 */
+	if ((tn->was_ready || o.mode == SERVER) && (draining ||
+	    vpt_peer_goaway(tn->t) ||
+	    strcmp(vpt_reason(tn->t), "link closed by peer") == 0)) {
 		vplog_info("tunnel %s: closed: %s", tn->link->peer,
 		    vpt_reason(tn->t));
 		exit_status = 0;
