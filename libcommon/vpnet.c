@@ -365,6 +365,8 @@ won:
 	for (i = 0; i < npend; i++)
 		close(pfd[i].fd);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* with no idle timeout, a vanished peer is still found, eventually */
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	if (peer != NULL)
 		vpnet_addr_str(pai[0]->ai_addr, pai[0]->ai_addrlen, peer,
 		    peerlen);

@@ -36,7 +36,8 @@
  * vpnet_dial_tcp(): connects to host (a name or an IP literal) and
  * port. family is AF_UNSPEC, AF_INET or AF_INET6. timeout_ms bounds
  * the whole attempt, resolution excluded (<= 0: no limit). On success
- * returns the connected fd (O_NONBLOCK, FD_CLOEXEC, TCP_NODELAY) and,
+ * returns the connected fd (O_NONBLOCK, FD_CLOEXEC, TCP_NODELAY,
+ * SO_KEEPALIVE) and,
  * if peer is not NULL, writes the address connected to into peer
  * (vpnet_addr_str form). Returns -1 with errno set on failure: the
  * error of the most telling address (refused beats unreachable), or
