@@ -55,6 +55,7 @@ static struct {
 	int64_t		 drain_ms;	/* -d */
 	int64_t		 wait_ms;	/* -c */
 	int64_t		 backoff_max;	/* -b */
+	int64_t		 idle_ms;	/* -i: 0 = streams never idle out */
 	const char	*forward;	/* -f */
 	const char	*listen[MAXLISTEN];
 	int		 nlisten;
@@ -78,6 +79,7 @@ struct conn {
 	uint8_t		 ev_reg;	/* events registered in epfd (POLL*) */
 	uint32_t	 id;
 	int64_t		 since;
+	int64_t		 last;		/* last byte either way (-i) */
 	uint64_t	 in, out;	/* bytes to / from the local side */
 	const char	*why;
 	struct conn	*prev, *next;
@@ -138,13 +140,13 @@ usage(void)
 {
 	(void)fprintf(stderr,
 	    "usage: vp-tunnel server [-1Pqv] [-d drain] [-F maxframe] "
-	    "[-K keepalive]\n"
+	    "[-i idle] [-K keepalive]\n"
 	    "           [-m maxstreams] [-N fd] [-S tunnelwin] [-s streamwin] "
 	    "[-t timeout]\n"
 	    "           LISTEN PROGRAM [ARG ...]\n"
 	    "       vp-tunnel server [options] -f ENDPOINT LISTEN\n"
 	    "       vp-tunnel client [-1Pqv] [-b backoff] [-c wait] "
-	    "[-d drain] [-F maxframe]\n"
+	    "[-d drain] [-F maxframe] [-i idle]\n"
 	    "           [-K keepalive] [-m maxstreams] [-N fd] [-S tunnelwin] "
 	    "[-s streamwin]\n"
 	    "           [-t timeout] -l LISTEN [-l LISTEN ...] PEER\n"
@@ -332,7 +334,7 @@ cb_accept(void *arg, struct vpt_stream *s)
 		return -1;
 	c->fd = -1;
 	c->id = s->id;
-	c->since = vpio_now_ms();
+	c->since = c->last = vpio_now_ms();
 	if ((o.forward != NULL ? start_forward(c) : start_program(c, tn)) == -1) {
 		free(c);
 		return -1;
@@ -372,6 +374,7 @@ cb_deliver(void *arg, struct vpt_stream *s, const uint8_t *p, size_t n)
 	r = write(c->fd, p, n);
 	if (r >= 0) {
 		c->in += r;
+		c->last = vpio_now_ms();
 		return r;
 	}
 	if (errno == EAGAIN || errno == EINTR)
@@ -589,6 +592,7 @@ conn_readable(struct conn *c)
 		r = read(c->fd, scratch + VPF_HDRLEN, room);
 		if (r > 0) {
 			c->out += r;
+			c->last = vpio_now_ms();
 			(void)vpt_send(tn->t, c->s, scratch, r);
 			if ((size_t)r < room)
 				return;
@@ -635,6 +639,7 @@ conn_writable(struct conn *c)
 		r = write(c->fd, p, n);
 		if (r > 0) {
 			c->in += r;
+			c->last = vpio_now_ms();
 			vpt_consume(tn->t, c->s, r);
 			continue;
 		}
@@ -794,7 +799,7 @@ local_accept(int lfd, int64_t now)
 		/* Small writes (prompts, handshakes) should not wait for ACKs. */
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->fd = fd;
-		c->since = now;
+		c->since = c->last = now;
 		conn_link(&pending, c);
 		npending++;
 	}
@@ -1121,6 +1126,8 @@ run(void)
 			wait = earlier(wait, 100);
 		if (draining)
 			wait = earlier(wait, drain_by - now);
+		if (o.idle_ms > 0 && tuns != NULL)
+			wait = earlier(wait, o.idle_ms / 4 > 50 ? o.idle_ms / 4 : 50);
 		if (wait < 0)
 			wait = -1;
 		else if (wait > 60000)
@@ -1213,6 +1220,8 @@ run(void)
 			}
 			for (c = tn->conns; c != NULL; c = cnext) {
 				cnext = c->next;
+				if (o.idle_ms > 0 && now - c->last >= o.idle_ms)
+					conn_kill(c, "idle timeout", 1);
 				if (conn_done(c))
 					conn_end(c);
 			}
@@ -1276,7 +1285,7 @@ main(int argc, char *argv[])
 	o.backoff_max = 10000;
 	vplink_kcp_default_options(&kopts);
 	while ((ch = getopt(argc, argv,
-	    "+1b:c:d:F:f:K:k:l:M:m:N:o:PqS:s:t:v")) != -1) {
+	    "+1b:c:d:F:f:i:K:k:l:M:m:N:o:PqS:s:t:v")) != -1) {
 		switch (ch) {
 		case '1':
 			o.oneflag = 1;
@@ -1289,6 +1298,9 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			parse_ms(optarg, 0, &o.drain_ms);
+			break;
+		case 'i':
+			parse_ms(optarg, 10, &o.idle_ms);
 			break;
 		case 'F':
 			parse_size(optarg, 1024, VPF_LENMAX, &o.cfg.max_frame);

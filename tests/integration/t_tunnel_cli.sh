@@ -48,6 +48,28 @@ l2=$(socat -t 5 - "TCP:127.0.0.1:$CP4" </dev/null)
 check "PROGRAM sees VP_TUNNEL_PEER and VP_TUNNEL_STREAM ($l1; $l2)" \
     sh -c "echo '$l1' | grep -Eq '^peer=127\.0\.0\.1:[0-9]+ stream=1\$' && echo '$l2' | grep -q 'stream=3\$'"
 
+# --- -i: an idle stream is reset, an active one is not
+listen_ready SP5 vp-tunnel server -1 -q -f "tcp:127.0.0.1:$EP" tcp:127.0.0.1:0 || notok "server ready"
+listen_ready CP5 vp-tunnel client -1 -q -i 400ms -l tcp:127.0.0.1:0 "tcp:127.0.0.1:$SP5" ||
+    notok "client -i ready"
+out=$($PY -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $CP5)); s.settimeout(10)
+try:
+    print('eof' if s.recv(10) == b'' else 'data')
+except socket.timeout:
+    print('timeout')
+except ConnectionResetError:
+    print('reset')")
+check "-i 400ms: a silent stream is reset by the tunnel ($out)" [ "$out" = reset ]
+out=$($PY -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', $CP5)); s.settimeout(5)
+for i in range(12):
+    s.sendall(b'x'); assert s.recv(1) == b'x'; time.sleep(0.1)
+print('alive')" 2>&1 | tail -1)
+check "-i 400ms: a stream with a byte every 100 ms lives past 1 s ($out)" [ "$out" = alive ]
+
 # --- systemd socket activation (Accept=no) on both sides
 if command -v systemd-socket-activate >/dev/null 2>&1; then
 	SP3=$(free_port)
