@@ -24,24 +24,6 @@
 #include "vprelay.h"
 #include "vpspawn.h"
 
-static int dfail(enum vpr_class *, enum vpr_class, char *, size_t,
-    const char *, ...) __attribute__((format(printf, 5, 6)));
-
-static int
-dfail(enum vpr_class *cls, enum vpr_class c, char *err, size_t errlen,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	*cls = c;
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 const char *
 vpdial_dest_str(const struct vpdial_opts *o, char *buf, size_t n)
 {
@@ -142,8 +124,8 @@ oserr_env:
 		close(from[0]), close(from[1]);
 	errno = e;
 oserr:
-	return dfail(cls, VPR_INTERNAL, err, errlen, "cannot run command: %s",
-	    strerror(errno));
+	return vpreply_fail(cls, VPR_INTERNAL, err, errlen,
+	    "cannot run command: %s", strerror(errno));
 }
 
 int
@@ -164,7 +146,8 @@ vpdial_connect(const struct vpdial_opts *o, struct vpdial_conn *c,
 	*cls = VPR_OK;
 	deadline = vpio_now_ms() + tmo;
 	if (o->host == NULL && o->ep == NULL)
-		return dfail(cls, VPR_INTERNAL, err, errlen, "no destination");
+		return vpreply_fail(cls, VPR_INTERNAL, err, errlen,
+		    "no destination");
 	if (o->host == NULL && o->ep->kind == VPEP_TCP) {
 		host = o->ep->host;
 		port = o->ep->port;
@@ -173,10 +156,10 @@ vpdial_connect(const struct vpdial_opts *o, struct vpdial_conn *c,
 		port = o->port;
 	}
 	if (o->nproxies > 0 && host == NULL)
-		return dfail(cls, VPR_CMDUNSUPP, err, errlen, "proxies carry "
-		    "only HOST PORT destinations");
+		return vpreply_fail(cls, VPR_CMDUNSUPP, err, errlen,
+		    "proxies carry only HOST PORT destinations");
 	if (host != NULL && (*host == '\0' || port == 0 || port > 65535))
-		return dfail(cls, VPR_ATYPUNSUPP, err, errlen, "bad "
+		return vpreply_fail(cls, VPR_ATYPUNSUPP, err, errlen, "bad "
 		    "destination");
 
 	if (o->nproxies == 0) {
@@ -190,11 +173,11 @@ vpdial_connect(const struct vpdial_opts *o, struct vpdial_conn *c,
 			fd = vpnet_dial_tcp(host, port, o->family, tmo,
 			    c->peer, sizeof(c->peer));
 		else
-			return dfail(cls, VPR_CMDUNSUPP, err, errlen,
+			return vpreply_fail(cls, VPR_CMDUNSUPP, err, errlen,
 			    "unsupported destination kind");
 		if (fd == -1)
-			return dfail(cls, vpreply_class_errno(errno), err,
-			    errlen, "%s", vpnet_strerror(errno));
+			return vpreply_fail(cls, vpreply_class_errno(errno),
+			    err, errlen, "%s", vpnet_strerror(errno));
 	} else {
 		px = &o->proxies[0];
 		if (px->path[0] != '\0') {
@@ -205,8 +188,8 @@ vpdial_connect(const struct vpdial_opts *o, struct vpdial_conn *c,
 			fd = vpnet_dial_tcp(px->host, px->port, o->family,
 			    tmo, c->peer, sizeof(c->peer));
 		if (fd == -1)
-			return dfail(cls, vpreply_class_errno(errno), err,
-			    errlen, "cannot reach proxy %s: %s",
+			return vpreply_fail(cls, vpreply_class_errno(errno),
+			    err, errlen, "cannot reach proxy %s: %s",
 			    vpproxyc_str(px, one, sizeof(one)),
 			    vpnet_strerror(errno));
 		for (i = 0; i < o->nproxies; i++) {
@@ -217,8 +200,9 @@ vpdial_connect(const struct vpdial_opts *o, struct vpdial_conn *c,
 			if (i + 1 < o->nproxies) {
 				if (o->proxies[i + 1].path[0] != '\0') {
 					close(fd);
-					return dfail(cls, VPR_CMDUNSUPP, err,
-					    errlen, "a unix-socket proxy can "
+					return vpreply_fail(cls, VPR_CMDUNSUPP,
+					    err, errlen,
+					    "a unix-socket proxy can "
 					    "only come first in a chain");
 				}
 				th = o->proxies[i + 1].host;
@@ -230,12 +214,12 @@ vpdial_connect(const struct vpdial_opts *o, struct vpdial_conn *c,
 			    sizeof(herr)) == -1) {
 				close(fd);
 				if (o->nproxies > 1)
-					return dfail(cls, *cls, err, errlen,
-					    "%s: %s", vpproxyc_str(
-					    &o->proxies[i], one, sizeof(one)),
-					    herr);
-				return dfail(cls, *cls, err, errlen, "%s",
-				    herr);
+					return vpreply_fail(cls, *cls, err,
+					    errlen, "%s: %s",
+					    vpproxyc_str(&o->proxies[i], one,
+					    sizeof(one)), herr);
+				return vpreply_fail(cls, *cls, err, errlen,
+				    "%s", herr);
 			}
 		}
 	}
@@ -448,7 +432,8 @@ vpdial_early_from_env(void **bufp, size_t *lenp, char *err, size_t errlen)
 			buf = nb;
 		}
 		/* bounded: a writer that never ends it must not hang us */
-		if ((w = vpio_wait(fd, POLLIN, vpio_remaining(deadline))) == 0) {
+		w = vpio_wait(fd, POLLIN, vpio_remaining(deadline));
+		if (w == 0) {
 			snprintf(err, errlen, "VP_EARLY_FD %d: no end of file "
 			    "within %d s", fd, VPDIAL_EARLY_WAIT / 1000);
 			goto fail;

@@ -396,7 +396,7 @@ vpnet_dial_unix(const char *path, int timeout_ms)
 	memcpy(sun.sun_path, path, plen);
 	len = offsetof(struct sockaddr_un, sun_path) + plen;
 	if (path[0] == '@')
-		sun.sun_path[0] = '\0';	/* abstract: exact length, no NUL */
+		sun.sun_path[0] = '\0';	/* abstract: no trailing NUL */
 	else
 		len++;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)

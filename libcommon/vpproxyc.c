@@ -198,8 +198,9 @@ vpproxyc_str(const struct vpproxy *px, char *buf, size_t n)
 
 			for (i = 0; px->user[i] != '\0' &&
 			    j + 2 < sizeof(user); i++)
-				user[j++] = ((unsigned char)px->user[i] < 0x21 ||
-				    px->user[i] == 0x7f) ? '?' : px->user[i];
+				user[j++] = ((unsigned char)px->user[i] <
+				    0x21 || px->user[i] == 0x7f) ? '?' :
+				    px->user[i];
 			user[j++] = '@';
 			user[j] = '\0';
 		}
@@ -696,39 +697,22 @@ socks5_rep_str(int rep)
 	}
 }
 
-static int hsfail(enum vpr_class *, enum vpr_class, char *, size_t,
-    const char *, ...) __attribute__((format(printf, 5, 6)));
-
-static int
-hsfail(enum vpr_class *cls, enum vpr_class c, char *err, size_t errlen,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	*cls = c;
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* A failed read_reply() as a class and sentence. */
 static int
 io_fail(enum vpr_class *cls, char *err, size_t errlen, ssize_t r,
     size_t got, const char *what)
 {
 	if (r == 0)
-		return hsfail(cls, VPR_PROTO, err, errlen, "bad proxy reply: "
+		return vpreply_fail(cls, VPR_PROTO, err, errlen,
+		    "bad proxy reply: "
 		    "connection closed after %zu bytes of the %s", got, what);
 	if (errno == ETIMEDOUT)
-		return hsfail(cls, VPR_TIMEOUT, err, errlen, "proxy timed "
-		    "out waiting for the %s", what);
+		return vpreply_fail(cls, VPR_TIMEOUT, err, errlen,
+		    "proxy timed out waiting for the %s", what);
 	if (errno == EBADMSG)
-		return hsfail(cls, VPR_PROTO, err, errlen, "bad proxy reply: "
-		    "malformed %s", what);
-	return hsfail(cls, vpreply_class_errno(errno), err, errlen,
+		return vpreply_fail(cls, VPR_PROTO, err, errlen,
+		    "bad proxy reply: malformed %s", what);
+	return vpreply_fail(cls, vpreply_class_errno(errno), err, errlen,
 	    "proxy: %s reading the %s", vpnet_strerror(errno), what);
 }
 
@@ -736,9 +720,9 @@ static int
 send_fail(enum vpr_class *cls, char *err, size_t errlen, const char *what)
 {
 	if (errno == ETIMEDOUT)
-		return hsfail(cls, VPR_TIMEOUT, err, errlen, "proxy timed "
-		    "out accepting the %s", what);
-	return hsfail(cls, vpreply_class_errno(errno), err, errlen,
+		return vpreply_fail(cls, VPR_TIMEOUT, err, errlen,
+		    "proxy timed out accepting the %s", what);
+	return vpreply_fail(cls, vpreply_class_errno(errno), err, errlen,
 	    "proxy: %s sending the %s", vpnet_strerror(errno), what);
 }
 
@@ -761,13 +745,14 @@ hs_socks5(int fd, const struct vpproxy *px, const char *host, unsigned port,
 		return io_fail(cls, err, errlen, k, got,
 		    "SOCKS5 method selection");
 	if (r.code == SOCKS5_M_NOACCEPT)
-		return hsfail(cls, VPR_AUTH, err, errlen, "proxy refused: "
-		    "no acceptable authentication method%s", px->auth ? "" :
+		return vpreply_fail(cls, VPR_AUTH, err, errlen,
+		    "proxy refused: no acceptable authentication method%s",
+		    px->auth ? "" :
 		    " (it wants credentials: socks5://USER:PASS@...)");
 	if (r.code == SOCKS5_M_USERPASS && px->auth) {
 		if (px->pass[0] == '\0')
-			return hsfail(cls, VPR_AUTH, err, errlen, "no password "
-			    "for SOCKS5 user %s", px->user);
+			return vpreply_fail(cls, VPR_AUTH, err, errlen,
+			    "no password for SOCKS5 user %s", px->user);
 		n = vpproxyc_socks5_authreq(px, msg, sizeof(msg));
 		if (n < 0 || send_all(fd, msg, n, deadline) == -1) {
 			explicit_bzero(msg, sizeof(msg));
@@ -781,15 +766,16 @@ hs_socks5(int fd, const struct vpproxy *px, const char *host, unsigned port,
 			return io_fail(cls, err, errlen, k, got,
 			    "SOCKS5 authentication status");
 		if (r.code != 0)
-			return hsfail(cls, VPR_AUTH, err, errlen, "proxy "
+			return vpreply_fail(cls, VPR_AUTH, err, errlen, "proxy "
 			    "refused: authentication failed (status %d)",
 			    r.code);
 	} else if (r.code != SOCKS5_M_NONE)
-		return hsfail(cls, VPR_PROTO, err, errlen, "bad proxy reply: "
-		    "SOCKS5 method 0x%02x was not offered", r.code);
+		return vpreply_fail(cls, VPR_PROTO, err, errlen,
+		    "bad proxy reply: SOCKS5 method 0x%02x was not offered",
+		    r.code);
 	if ((n = vpproxyc_socks5_request(host, port, msg, sizeof(msg))) < 0)
-		return hsfail(cls, VPR_ATYPUNSUPP, err, errlen, "destination "
-		    "cannot be sent over SOCKS5");
+		return vpreply_fail(cls, VPR_ATYPUNSUPP, err, errlen,
+		    "destination cannot be sent over SOCKS5");
 	if (send_all(fd, msg, n, deadline) == -1)
 		return send_fail(cls, err, errlen, "SOCKS5 request");
 	k = read_reply(fd, vpproxyc_socks5_reply_parse, &r, acc, sizeof(acc),
@@ -799,8 +785,8 @@ hs_socks5(int fd, const struct vpproxy *px, const char *host, unsigned port,
 	else if (k <= 0)
 		return io_fail(cls, err, errlen, k, got, "SOCKS5 reply");
 	if (r.code != VPR_SOCKS5_SUCCEEDED)
-		return hsfail(cls, vpreply_socks5_class(r.code), err, errlen,
-		    "proxy refused: %s (SOCKS5 reply %02x)",
+		return vpreply_fail(cls, vpreply_socks5_class(r.code), err,
+		    errlen, "proxy refused: %s (SOCKS5 reply %02x)",
 		    socks5_rep_str(r.code), r.code);
 	return 0;
 }
@@ -817,7 +803,7 @@ hs_socks4a(int fd, const struct vpproxy *px, const char *host, unsigned port,
 
 	if ((n = vpproxyc_socks4a_request(px, host, port, msg,
 	    sizeof(msg))) < 0)
-		return hsfail(cls, VPR_ATYPUNSUPP, err, errlen, "SOCKS4a "
+		return vpreply_fail(cls, VPR_ATYPUNSUPP, err, errlen, "SOCKS4a "
 		    "cannot carry this destination (IPv6 or too long)");
 	if (send_all(fd, msg, n, deadline) == -1)
 		return send_fail(cls, err, errlen, "SOCKS4a request");
@@ -829,11 +815,13 @@ hs_socks4a(int fd, const struct vpproxy *px, const char *host, unsigned port,
 	case VPR_SOCKS4_GRANTED:
 		return 0;
 	case VPR_SOCKS4_REJECTED:
-		return hsfail(cls, VPR_GENERAL, err, errlen, "proxy refused: "
+		return vpreply_fail(cls, VPR_GENERAL, err, errlen,
+		    "proxy refused: "
 		    "request rejected or failed (SOCKS4 reply 5b)");
 	default:
-		return hsfail(cls, VPR_AUTH, err, errlen, "proxy refused: "
-		    "identd check failed (SOCKS4 reply %02x)", r.code);
+		return vpreply_fail(cls, VPR_AUTH, err, errlen,
+		    "proxy refused: identd check failed (SOCKS4 reply %02x)",
+		    r.code);
 	}
 }
 
@@ -849,15 +837,16 @@ hs_http(int fd, const struct vpproxy *px, const char *host, unsigned port,
 
 	n = vpproxyc_http_request(px, host, port, msg, sizeof(msg));
 	if (n < 0)
-		return hsfail(cls, VPR_ATYPUNSUPP, err, errlen, "destination "
-		    "cannot be sent in a CONNECT request");
+		return vpreply_fail(cls, VPR_ATYPUNSUPP, err, errlen,
+		    "destination cannot be sent in a CONNECT request");
 	if (send_all(fd, msg, n, deadline) == -1) {
 		explicit_bzero(msg, sizeof(msg));
 		return send_fail(cls, err, errlen, "CONNECT request");
 	}
 	explicit_bzero(msg, sizeof(msg));
 	if ((acc = malloc(VPPX_HTTP_MAX)) == NULL)
-		return hsfail(cls, VPR_INTERNAL, err, errlen, "out of memory");
+		return vpreply_fail(cls, VPR_INTERNAL, err, errlen,
+		    "out of memory");
 	k = read_reply(fd, vpproxyc_http_reply_parse, &r, acc, VPPX_HTTP_MAX,
 	    &got, deadline);
 	free(acc);
@@ -865,8 +854,8 @@ hs_http(int fd, const struct vpproxy *px, const char *host, unsigned port,
 		return io_fail(cls, err, errlen, k, got, "CONNECT reply");
 	ret = 0;
 	if (r.status < 200 || r.status > 299)
-		ret = hsfail(cls, vpreply_http_class(r.status), err, errlen,
-		    "proxy refused: HTTP %d %s", r.status, r.reason);
+		ret = vpreply_fail(cls, vpreply_http_class(r.status), err,
+		    errlen, "proxy refused: HTTP %d %s", r.status, r.reason);
 	return ret;
 }
 
@@ -893,7 +882,7 @@ vpproxyc_handshake(int fd, const struct vpproxy *px, const char *host,
 	case VPPX_HTTP:
 		return hs_http(fd, px, host, port, deadline, cls, err, errlen);
 	default:
-		return hsfail(cls, VPR_INTERNAL, err, errlen,
+		return vpreply_fail(cls, VPR_INTERNAL, err, errlen,
 		    "unknown proxy kind");
 	}
 }

@@ -25,22 +25,22 @@ enum { K_SOCK, K_FIFO, K_REG, K_OTHER };
 struct vpdir {
 	int		 in, out;
 	int		 ikind, okind;
-	int		 inb, onb;	/* in/out are regular files: always ready */
-	int		 splice;	/* moving through p[] with splice(2) */
-	int		 p[2];		/* the pipe (splice mode, and its leftovers) */
+	int		 inb, onb;	/* regular files: always ready */
+	int		 splice;	/* moving through p[] by splice(2) */
+	int		 p[2];		/* the pipe (splice mode) */
 	size_t		 inpipe;	/* bytes sitting in p[] */
 	size_t		 pipesz;
 	char		*buf;		/* read/write mode */
 	size_t		 off, len;
-	const char	*pre;		/* pre-data still to send first */
+	const char	*pre;		/* pre-data, sent first */
 	size_t		 prelen, preoff;
 	int		 eof;		/* input ended */
-	int		 done;		/* output ended: direction over */
-	int		 in_ready, out_ready;	/* worth trying without a poll */
-	int		 stalled;	/* splice found the pipe full (slots) */
+	int		 done;		/* output ended */
+	int		 in_ready, out_ready; /* try without poll */
+	int		 stalled;	/* pipe out of slots */
 	int		 err;
 	uint64_t	 bytes;
-	int		 other_in;	/* the other direction's input fd */
+	int		 other_in;	/* other direction's input */
 };
 
 const char *
@@ -128,7 +128,7 @@ dir_close_out(struct vpdir *d)
 		return;
 	}
 	if (d->out == d->other_in)
-		return;		/* one non-socket fd both ways: leave it */
+		return;		/* one non-socket fd both ways */
 	/* Drop this reference to the pipe/file, keep the number valid. */
 	if ((nul = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
 		(void)close(d->out);
@@ -433,7 +433,7 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 		n = 0;
 		for (i = 0; i < 2; i++) {
 			d = &dir[i];
-			/* a blocking fd is touched only right after POLLIN/OUT */
+			/* touch a blocking fd only right after poll */
 			if (d->ikind == K_OTHER)
 				d->in_ready = 0;
 			if (d->okind == K_OTHER)

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -320,4 +321,19 @@ vpreply_send(int fd, enum vpr_proto p, enum vpr_class c,
 	if (vpio_writeall(fd, buf, (size_t)len) != (size_t)len)
 		return -1;
 	return 0;
+}
+
+int
+vpreply_fail(enum vpr_class *cls, enum vpr_class c, char *err, size_t errlen,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	*cls = c;
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
 }

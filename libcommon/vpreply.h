@@ -132,6 +132,15 @@ ssize_t	vpreply_encode(enum vpr_proto p, enum vpr_class c,
 	    const struct sockaddr *bound, char *buf, size_t n);
 
 /*
+ * vpreply_fail(): for functions that fail with a class and a sentence:
+ * stores c in *cls, formats fmt into err (errlen bytes; err may be
+ * NULL) and returns -1.
+ */
+int	vpreply_fail(enum vpr_class *cls, enum vpr_class c, char *err,
+	    size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+
+/*
  * vpreply_send(): encodes and writes the reply for p/c to fd (whole
  * write, EINTR/EAGAIN retried). Returns 0 (also for VPRP_NONE), or -1
  * with errno set.

@@ -200,8 +200,9 @@ main(int argc, char *argv[])
 		    sizeof(px[i].pass))
 			vplog_die(EX_USAGE, "VP_PROXY_PASS: too long");
 		if (px[i].kind == VPPX_SOCKS5 && px[i].pass[0] == '\0')
-			vplog_die(EX_USAGE, "-x: SOCKS5 user %s needs a password "
-			    "(in the URL or in VP_PROXY_PASS)", px[i].user);
+			vplog_die(EX_USAGE, "-x: SOCKS5 user %s needs a "
+			    "password (in the URL or in VP_PROXY_PASS)",
+			    px[i].user);
 	}
 	if (getenv("VP_PROXY_PASS") != NULL) {
 		char *pw = getenv("VP_PROXY_PASS");
