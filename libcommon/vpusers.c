@@ -79,7 +79,8 @@ vpusers_load(const char *path, char *err, size_t errlen)
 		e = line + n;
 		while (e > line && (e[-1] == '\n' || e[-1] == '\r'))
 			*--e = '\0';
-		if (line[0] == '#' || line[0] == '\0')
+		/* Blank by length: a line of NULs is refused below. */
+		if (line[0] == '#' || e == line)
 			continue;
 		if (memchr(line, '\0', (size_t)(e - line)) != NULL ||
 		    (colon = strchr(line, ':')) == NULL || colon == line) {
