@@ -40,15 +40,19 @@ struct vpdial_opts {
 	const struct vpproxy *proxies;
 	size_t		 nproxies;
 	int		 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
-	int		 connect_timeout_ms;	/* whole connect + handshakes; 0 default */
+	/* whole connect + handshakes; 0 default */
+	int		 connect_timeout_ms;
 	int		 idle_timeout_ms;	/* <= 0: none */
-	enum vpr_proto	 reply;		/* answer owed to the client on out_fd */
+	/* answer owed to the client on out_fd */
+	enum vpr_proto	 reply;
 	const void	*early;		/* sent to the destination first */
 	size_t		 earlylen;
-	const char	*route;		/* route name for the log line, or NULL */
+	/* route name for the log line, or NULL */
+	const char	*route;
 	const sigset_t	*sigmask;	/* for the relay's ppoll, or NULL */
 	volatile sig_atomic_t *stop;	/* relay ends when it becomes nonzero */
-	char *const	*envp;		/* environment of exec: commands, or NULL */
+	/* environment of exec: commands, or NULL */
+	char *const	*envp;
 	/* Called once connected and answered, just before the relay. */
 	void		(*connected)(void *);
 	void		*connected_arg;
@@ -56,7 +60,8 @@ struct vpdial_opts {
 
 /* A connected outbound: read from in, write to out. */
 struct vpdial_conn {
-	int		 in, out;	/* the same socket, or two pipes (exec) */
+	/* the same socket, or two pipes (exec) */
+	int		 in, out;
 	pid_t		 pid;		/* exec: the command, else -1 */
 	int		 pidfd;		/* exec: its pidfd, or -1 */
 	struct sockaddr_storage local;	/* local address (TCP), for replies */

@@ -53,7 +53,8 @@ struct vpproxy {
 
 /* What a reply parser learnt. */
 struct vppx_reply {
-	int		code;		/* SOCKS method/status/REP/CD; -1 unknown */
+	/* SOCKS method/status/REP/CD; -1 unknown */
+	int		code;
 	int		status;		/* HTTP status */
 	char		reason[64];	/* HTTP reason phrase (sanitised) */
 	struct sockaddr_storage bound;	/* SOCKS5 BND.ADDR/PORT if IP */

@@ -40,12 +40,17 @@
 #include <stdint.h>
 
 struct vprelay_opts {
-	int		 idle_ms;	/* end after this long without a byte; <= 0 none */
-	const void	*pre;		/* sent to b_out before anything from a_in */
+	/* end after this long without a byte; <= 0 none */
+	int		 idle_ms;
+	/* sent to b_out before anything from a_in */
+	const void	*pre;
 	size_t		 prelen;
-	size_t		 pipesz;	/* splice pipe size; 0: VPRELAY_PIPESZ */
-	const sigset_t	*sigmask;	/* mask while waiting (ppoll), NULL: as is */
-	volatile sig_atomic_t *stop;	/* nonzero: end now (checked after each wait) */
+	/* splice pipe size; 0: VPRELAY_PIPESZ */
+	size_t		 pipesz;
+	/* mask while waiting (ppoll), NULL: as is */
+	const sigset_t	*sigmask;
+	/* nonzero: end now (checked after each wait) */
+	volatile sig_atomic_t *stop;
 };
 
 enum vprelay_end {
@@ -56,7 +61,8 @@ enum vprelay_end {
 };
 
 struct vprelay_stats {
-	uint64_t	 ab;		/* bytes a_in -> b_out (pre-data included) */
+	/* bytes a_in -> b_out (pre-data included) */
+	uint64_t	 ab;
 	uint64_t	 ba;		/* bytes b_in -> a_out */
 	enum vprelay_end end;
 	int		 err;		/* errno for VPRELAY_ERROR */
