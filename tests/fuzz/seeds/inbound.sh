@@ -28,3 +28,4 @@ s forcedh    '\006\000CONNECT x:1 HTTP/1.0\r\n\r\n'
 s b64        '\000\000\377YWxpY2U6czNjcmV0'
 # regression inputs (crashes found by fuzzing)
 s regress_bare_cr '\000\000GET http://h/ HTTP/1.1\r\nX: a\rb\r\n\r\n'
+s regress_cr_authority '\000\000GET http://\r\r10.0.0.1/ HTTP/1.1\r\n\r\n'
