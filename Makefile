@@ -102,7 +102,8 @@ tools: $(TOOL_BINS)
 FUZZ_CC	     ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 3
-FUZZ_FLAGS    = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+FUZZ_FLAGS    = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	       -fno-sanitize-recover=undefined
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_LIBOBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
