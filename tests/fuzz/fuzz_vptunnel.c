@@ -432,9 +432,10 @@ config(struct vpt_config *c, enum vpt_role role, unsigned b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct vpt_cb base = { NULL, cb_room, cb_output,
-	    cb_accept, cb_established, cb_deliver, cb_fin, cb_reset,
-	    cb_notice };
+	static const struct vpt_cb base = { .room = cb_room,
+	    .output = cb_output, .accept = cb_accept,
+	    .established = cb_established, .deliver = cb_deliver,
+	    .fin = cb_fin, .reset = cb_reset, .notice = cb_notice };
 	struct vpt_cb cb;
 	struct vpt_stream *s;
 	struct sstate *st;
