@@ -485,6 +485,11 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 
 			if (ev == 0)
 				continue;
+			if (ev & POLLNVAL) {	/* a closed fd: caller error */
+				stats->err = EBADF;
+				stats->end = VPRELAY_ERROR;
+				goto out;
+			}
 			d = &dir[idx[i] / 2];
 			if (idx[i] % 2 == 0) {
 				d->in_ready = 1;

@@ -469,6 +469,19 @@ START_TEST(reader_goes_away)
 }
 END_TEST
 
+/* A descriptor that is not open: an error, not a spin. */
+START_TEST(bad_fd)
+{
+	int sa[2];
+	struct vprelay_stats st;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sa), 0);
+	ck_assert_int_eq(vprelay_run(sa[1], sa[1], 987, 987, NULL, &st), -1);
+	ck_assert_int_eq(st.end, VPRELAY_ERROR);
+	close(sa[0]), close(sa[1]);
+}
+END_TEST
+
 static Suite *
 vprelay_suite(void)
 {
@@ -487,6 +500,7 @@ vprelay_suite(void)
 	tcase_add_test(tc, idle_timeout);
 	tcase_add_test(tc, stop_by_signal);
 	tcase_add_test(tc, reader_goes_away);
+	tcase_add_test(tc, bad_fd);
 	suite_add_tcase(s, tc);
 	return s;
 }
