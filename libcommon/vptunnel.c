@@ -23,6 +23,7 @@ struct ping {
 struct vptun {
 	struct vpt_config cfg;
 	struct vpt_cb	cb;
+	void		(*on_credit)(void *, struct vpt_stream *);
 	enum vpt_tstate	state;
 	int		extended;
 	int		ext_refused;
@@ -811,6 +812,8 @@ on_window(struct vptun *t, const struct vpf_event *ev)
 	if (s->credit + inc > (int64_t)VPF_SIDMAX)
 		return fail(t, 1, "stream window overflow");
 	s->credit += inc;
+	if (s->credit > 0 && s->credit <= inc && t->on_credit != NULL)
+		t->on_credit(t->cb.arg, s);
 	return 0;
 }
 
@@ -1139,6 +1142,20 @@ vpt_tick(struct vptun *t, int64_t now)
 			t->pings[t->npings++].deadline = now + t->cfg.ka_timeout_ms;
 		}
 	}
+}
+
+void
+vpt_on_credit(struct vptun *t, void (*fn)(void *, struct vpt_stream *))
+{
+	t->on_credit = fn;
+}
+
+int
+vpt_send_ok(struct vptun *t)
+{
+	return t->state == VPT_READY && t->qlen == 0 &&
+	    t->cb.room(t->cb.arg) > VPF_HDRLEN &&
+	    (!t->extended || t->tcredit > 0);
 }
 
 int

@@ -199,6 +199,18 @@ int64_t	vpt_next_timeout(struct vptun *t, int64_t now);
 void	vpt_tick(struct vptun *t, int64_t now);
 /* Whether the program should keep reading the link. */
 int	vpt_want_read(struct vptun *t);
+/*
+ * Whether any stream could send now as far as the tunnel goes (READY,
+ * no control frames waiting, link room, tunnel credit). A program that
+ * caches per-stream readiness rechecks every stream when this changes.
+ */
+int	vpt_send_ok(struct vptun *t);
+/*
+ * Sets a callback run (with the vpt_cb arg) when a stream's send credit
+ * comes back after it ran out (a WINDOW_UPDATE). NULL: none.
+ */
+void	vpt_on_credit(struct vptun *t,
+	    void (*fn)(void *arg, struct vpt_stream *s));
 
 /* Sends GOAWAY with reason and kills the tunnel (streams are reset). */
 void	vpt_goaway(struct vptun *t, const char *reason);

@@ -77,14 +77,22 @@ struct conn {
 	uint8_t		 dead;		/* close now */
 	uint8_t		 rst;		/* ... with a reset */
 	uint8_t		 ev_reg;	/* events registered in epfd (POLL*) */
+	uint8_t		 dmark;		/* on its tunnel's dirty list */
 	uint32_t	 id;
 	int64_t		 since;
 	int64_t		 last;		/* last byte either way (-i) */
 	uint64_t	 in, out;	/* bytes to / from the local side */
 	const char	*why;
 	struct conn	*prev, *next;
+	struct conn	*dnext;		/* dirty list */
 };
 
+/*
+ * Per loop iteration only the streams that something happened to (the
+ * "dirty" list: a callback, local I/O, a kill) are looked at again; all
+ * of them when the tunnel's ability to send changes, and every 500 ms
+ * as a safety net and for -i. Thousands of idle streams cost nothing.
+ */
 struct tun {
 	struct vplink	*link;
 	struct vptun	*t;
@@ -93,6 +101,9 @@ struct tun {
 	int		 closing;	/* DEAD: flushing GOAWAY, then close */
 	int64_t		 close_by;
 	int		 was_ready;
+	struct conn	*dirty;
+	int		 send_ok;	/* vpt_send_ok() when last looked */
+	int64_t		 full_at;	/* next look at every stream */
 	struct tun	*next;
 };
 
@@ -245,6 +256,17 @@ conn_end(struct conn *c)
 	free(c);
 }
 
+/* Puts c on its tunnel's dirty list: look at it again this iteration. */
+static void
+mark(struct conn *c)
+{
+	if (c->tun == NULL || c->dmark)
+		return;
+	c->dmark = 1;
+	c->dnext = c->tun->dirty;
+	c->tun->dirty = c;
+}
+
 static void
 conn_kill(struct conn *c, const char *why, int rst)
 {
@@ -253,6 +275,7 @@ conn_kill(struct conn *c, const char *why, int rst)
 	c->dead = 1;
 	c->rst = rst;
 	c->why = why;
+	mark(c);
 }
 
 /* ---- vptunnel callbacks */
@@ -344,6 +367,7 @@ cb_accept(void *arg, struct vpt_stream *s)
 	s->user = c;
 	conn_link(&tn->conns, c);
 	tn->nconns++;
+	mark(c);
 	vplog_debug("stream %u: opened", c->id);
 	return 0;
 }
@@ -355,6 +379,7 @@ cb_established(void *arg, struct vpt_stream *s)
 	struct conn *c = s->user;
 
 	vplog_debug("stream %u: established", c->id);
+	mark(c);
 	if (c->fin_later) {
 		c->fin_later = 0;
 		(void)vpt_send_fin(tn->t, s);
@@ -369,6 +394,7 @@ cb_deliver(void *arg, struct vpt_stream *s, const uint8_t *p, size_t n)
 
 	if (c == NULL || c->dead)
 		return n;	/* nobody to give it to: dropped */
+	mark(c);
 	if (c->connecting || c->fd == -1)
 		return 0;
 	r = write(c->fd, p, n);
@@ -392,6 +418,7 @@ cb_fin(void *arg, struct vpt_stream *s)
 	if (c == NULL)
 		return;
 	c->peer_fin = 1;
+	mark(c);
 	if (vpt_peek(s, &p) == 0 && !c->connecting && c->fd != -1 &&
 	    !c->wr_shut) {
 		(void)shutdown(c->fd, SHUT_WR);
@@ -406,6 +433,13 @@ cb_reset(void *arg, struct vpt_stream *s, const char *why)
 
 	if (c != NULL)
 		conn_kill(c, why, 1);
+}
+
+static void
+cb_credit(void *arg, struct vpt_stream *s)
+{
+	if (s != NULL && s->user != NULL)
+		mark(s->user);
 }
 
 static void
@@ -440,6 +474,7 @@ tun_new(struct vplink *link)
 		free(tn);
 		return NULL;
 	}
+	vpt_on_credit(tn->t, cb_credit);
 	tn->next = tuns;
 	tuns = tn;
 	vplog_info("tunnel %s: %s link up", link->peer, link->kind);
@@ -732,6 +767,7 @@ conns_ready(void)
 			if ((e & (EPOLLIN | EPOLLERR | EPOLLHUP)) &&
 			    (c->ev_reg & POLLIN) && !c->dead)
 				conn_readable(c);
+			mark(c);
 		}
 		if (n < 256)
 			return;
@@ -757,6 +793,7 @@ pending_open(struct tun *tn)
 		c->id = s->id;
 		conn_link(&tn->conns, c);
 		tn->nconns++;
+		mark(c);
 	}
 }
 
@@ -996,7 +1033,7 @@ static int
 run(void)
 {
 	struct tun *tn, *tnext;
-	struct conn *c, *cnext;
+	struct conn *c, *cnext, *cd;
 	int64_t now, wait, t;
 	size_t np, i, k, nconns;
 	int n, r, j;
@@ -1112,8 +1149,18 @@ run(void)
 			 * would make poll(2) scan them all); only changes of
 			 * the wanted events cost a system call.
 			 */
-			for (c = tn->conns; c != NULL; c = c->next)
+			if (vpt_send_ok(tn->t) != tn->send_ok) {
+				tn->send_ok = !tn->send_ok;
+				for (c = tn->conns; c != NULL; c = c->next)
+					mark(c);
+			}
+			for (c = tn->dirty; c != NULL; c = cnext) {
+				cnext = c->dnext;
+				c->dmark = 0;
 				conn_register(c);
+			}
+			tn->dirty = NULL;
+			wait = earlier(wait, tn->full_at - now);
 		}
 		grow(np + 1);
 		pfd[np].fd = epfd;
@@ -1218,12 +1265,27 @@ run(void)
 				if (o.mode == CLIENT)
 					backoff = 100;
 			}
-			for (c = tn->conns; c != NULL; c = cnext) {
-				cnext = c->next;
-				if (o.idle_ms > 0 && now - c->last >= o.idle_ms)
-					conn_kill(c, "idle timeout", 1);
+			if (now >= tn->full_at) {
+				/* Every stream: the safety net, and -i. */
+				tn->full_at = now + (o.idle_ms > 0 &&
+				    o.idle_ms / 4 < 500 ? o.idle_ms / 4 : 500);
+				for (c = tn->conns; c != NULL; c = c->next) {
+					if (o.idle_ms > 0 &&
+					    now - c->last >= o.idle_ms)
+						conn_kill(c, "idle timeout", 1);
+					mark(c);
+				}
+			}
+			/* The dirty ones: finished, or looked at in the build. */
+			cd = tn->dirty;
+			tn->dirty = NULL;
+			for (c = cd; c != NULL; c = cnext) {
+				cnext = c->dnext;
+				c->dmark = 0;
 				if (conn_done(c))
 					conn_end(c);
+				else
+					mark(c);
 			}
 			if (vpt_state(tn->t) == VPT_DEAD)
 				tun_dead(tn, now);

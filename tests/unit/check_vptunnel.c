@@ -91,6 +91,14 @@ cb_reset(void *arg, struct vpt_stream *s, const char *why)
 	snprintf(e->why, sizeof(e->why), "%s", why);
 }
 
+static int credited;
+
+static void
+on_credit(void *arg, struct vpt_stream *s)
+{
+	credited++;
+}
+
 static struct end *ce, *se;
 static struct vptun *ct, *st;
 static int64_t now;
@@ -738,6 +746,10 @@ START_TEST(flow_stalled_reader)
 		pump();
 	}
 	ck_assert_uint_eq(sent, win);
+	ck_assert(vpt_send_ok(ct));		/* the tunnel could, the stream not */
+	ck_assert_uint_eq(vpt_send_room(ct, c), 0);
+	credited = 0;
+	vpt_on_credit(ct, on_credit);
 	ck_assert_uint_eq(vpt_buffered(st), win);
 	ck_assert_uint_eq(s->rlen, win);
 	/* Another stream is not blocked by the stalled one. */
@@ -750,7 +762,10 @@ START_TEST(flow_stalled_reader)
 	ck_assert_ptr_null(s->rbuf);		/* freed when empty */
 	pump();
 	ck_assert_uint_gt(vpt_send_room(ct, c), 0);
-	/* A peer overrunning the window is a fatal error. */
+	ck_assert_int_eq(credited, 1);		/* told once, when it came back */
+	ce->limit = ce->len + 5;
+	ck_assert(!vpt_send_ok(ct));		/* no link room */
+	ce->limit = sizeof(ce->out);
 	(void)c2;
 }
 END_TEST
