@@ -610,18 +610,22 @@ tun_read(struct tun *tn, int64_t now)
 
 /* ---- local side of a stream */
 
-static void
-conn_readable(struct conn *c)
+/*
+ * Reads what the local side sent, at most frames DATA frames. Returns
+ * the frames sent (a FIN counts), 0 when nothing could be.
+ */
+static int
+conn_readable(struct conn *c, int frames)
 {
 	struct tun *tn = c->tun;
 	size_t room;
 	ssize_t r;
 	int i;
 
-	for (i = 0; i < FRAMES_PER_CONN && !c->dead && !c->rd_eof; i++) {
+	for (i = 0; i < frames && !c->dead && !c->rd_eof; i++) {
 		room = vpt_send_room(tn->t, c->s);
 		if (room == 0)
-			return;
+			return i;
 		if (room > sizeof(scratch) - VPF_HDRLEN)
 			room = sizeof(scratch) - VPF_HDRLEN;
 		r = read(c->fd, scratch + VPF_HDRLEN, room);
@@ -630,7 +634,7 @@ conn_readable(struct conn *c)
 			c->last = vpio_now_ms();
 			(void)vpt_send(tn->t, c->s, scratch, r);
 			if ((size_t)r < room)
-				return;
+				return i + 1;
 			continue;
 		}
 		if (r == 0) {
@@ -640,12 +644,13 @@ conn_readable(struct conn *c)
 				c->fin_later = 1;
 			else
 				(void)vpt_send_fin(tn->t, c->s);
-			return;
+			return i + 1;
 		}
 		if (errno != EAGAIN && errno != EINTR)
 			conn_kill(c, "local read failed", 1);
-		return;
+		return i;
 	}
+	return i;
 }
 
 static void
@@ -743,12 +748,20 @@ conn_register(struct conn *c)
 	c->ev_reg = want;
 }
 
-/* Runs the local side of every stream epoll reports. */
+/*
+ * Runs the local side of every stream epoll reports. Writes first; then
+ * the streams with data to send take turns, one frame each when several
+ * compete for the link, starting each round after the last one served
+ * (round robin: no stream is always first to the link's room).
+ */
 static void
 conns_ready(void)
 {
+	static struct conn *rd[256];
+	static size_t rot;
 	struct epoll_event ev[256];
 	struct conn *c;
+	size_t nrd, j, served;
 	int n, i, k;
 	uint32_t e;
 
@@ -756,6 +769,7 @@ conns_ready(void)
 		n = epoll_wait(epfd, ev, 256, 0);
 		if (n <= 0)
 			return;
+		nrd = 0;
 		for (i = 0; i < n; i++) {
 			c = ev[i].data.ptr;
 			e = ev[i].events;
@@ -766,9 +780,18 @@ conns_ready(void)
 				conn_writable(c);
 			if ((e & (EPOLLIN | EPOLLERR | EPOLLHUP)) &&
 			    (c->ev_reg & POLLIN) && !c->dead)
-				conn_readable(c);
+				rd[nrd++] = c;
 			mark(c);
 		}
+		served = 0;
+		for (j = 0; j < nrd; j++) {
+			c = rd[(j + rot) % nrd];
+			if (!c->dead && conn_readable(c,
+			    nrd == 1 ? FRAMES_PER_CONN : 1) > 0)
+				served = j + 1;
+		}
+		if (nrd > 0)
+			rot = (rot + served) % nrd;
 		if (n < 256)
 			return;
 	}
