@@ -33,11 +33,21 @@ rand_file "$T/in" 3000000
 socat -t 10 - "TCP:127.0.0.1:$CP" <"$T/in" >"$T/out"
 check "server -f tcp:ECHO: 3 MB both ways, half-close" same "$T/in" "$T/out"
 DEAD=$(free_port)
-listen_ready SP2 vp-tunnel server -1 -q -f "tcp:127.0.0.1:$DEAD" tcp:127.0.0.1:0 || notok "server -f dead ready"
+listen_ready SP2 vp-tunnel server -1 -f "tcp:127.0.0.1:$DEAD" tcp:127.0.0.1:0 2>"$T/dead.log" ||
+    notok "server -f dead ready"
 listen_ready CP2 vp-tunnel client -1 -q -l tcp:127.0.0.1:0 "tcp:127.0.0.1:$SP2" || notok "client ready"
-out=$(timeout 10 socat -t 5 - "TCP:127.0.0.1:$CP2" <"$T/in" 2>&1; echo "rc=$?")
-check "server -f to a refused port: the stream ends with an error ($out)" \
-    sh -c "echo '$out' | grep -q 'rc=1'"
+out=$($PY -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $CP2)); s.settimeout(10)
+try:
+    s.sendall(b'x' * 100000)
+    print('eof' if s.recv(10) == b'' else 'data')
+except socket.timeout:
+    print('timeout')
+except (ConnectionResetError, BrokenPipeError):
+    print('reset')")
+check "server -f to a refused port: the local connection is reset ($out)" [ "$out" = reset ]
+check "...and the server logged the refused connect" grep -q "refused" "$T/dead.log"
 
 # --- the per-stream program's environment
 listen_ready SP4 vp-tunnel server -1 -q tcp:127.0.0.1:0 sh -c 'echo "peer=$VP_TUNNEL_PEER stream=$VP_TUNNEL_STREAM"' ||
