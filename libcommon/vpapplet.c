@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "vpapplet.h"
+#include "vpdial.h"
 #include "vpdispatch.h"
 #include "vplog.h"
 #include "vpspawn.h"
@@ -23,6 +24,7 @@ static const struct {
 	const char	*name;
 	vpapplet_fn	 fn;
 } applets[] = {
+	{ "vp-dial", vpdial_main },
 	{ "vp-dispatch", vpdispatch_main },
 };
 

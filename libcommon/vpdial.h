@@ -114,4 +114,11 @@ int	vpdial_run(const struct vpdial_opts *o, int in_fd, int out_fd);
 int	vpdial_early_from_env(void **buf, size_t *len, char *err,
 	    size_t errlen);
 
+/*
+ * vpdial_main(): the whole vp-dial(1) program (options, then vpdial_run).
+ * Process-wide state, call once per process: from vp-dial's main(), or
+ * in a child vp-listen forked without exec (vpapplet.h).
+ */
+int	vpdial_main(int argc, char *argv[]);
+
 #endif

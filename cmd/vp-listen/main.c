@@ -218,7 +218,8 @@ main(int argc, char *argv[])
 	prog_argv = argv + 1;
 	check_program(prog_argv[0]);
 	/*
-	 * Our own sibling vp-dispatch runs in a forked child without exec:
+	 * Our own sibling vp-dispatch or vp-dial runs in a forked child
+	 * without exec:
 	 * a connection then costs a fork, not an exec, ELF loading and the
 	 * C library's start-up (see vpapplet.h).
 	 */

@@ -92,4 +92,15 @@ out=$(curl -s --max-time 20 --socks5-hostname "127.0.0.1:$PO" "http://127.0.0.1:
 i=0
 while [ -n "$(ps -o pid= --ppid "$LP")" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 [ -z "$(ps -o pid= --ppid "$LP")" ] && ok "applet children reaped" || notok "children left: $(ps -o pid,stat,cmd --ppid "$LP")"
+# vp-dial is an applet too: the port forwarder runs without exec.
+listen_ready FP vp-listen -1 -vv tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$HP" 2>"$T/f.log"
+grep -q 'without exec' "$T/f.log" && ok "sibling vp-dial is run without exec" || \
+    notok "vp-dial applet mode not chosen: $(cat "$T/f.log")"
+out=$(curl -s --max-time 20 "http://127.0.0.1:$FP/index.html")
+[ "$out" = "hello through vp" ] && ok "port forward through vp-listen + forked vp-dial" || \
+    notok "forward: '$out'"
+out=$(inspect "$FP" "$T/f.log")
+# (it connects at once, so its own sockets and pipes are open by now)
+echo "$out" | grep -qx 'exe vp-listen' && echo "$out" | grep -qx 'sigblk 0' && \
+    ok "forked vp-dial: a fork of vp-listen, no signal blocked" || notok "forked vp-dial: $out"
 finish
