@@ -127,9 +127,10 @@ decode(uint32_t maxlen, const uint8_t *in, size_t n, unsigned seed,
 				if (ev.h.type == VPF_SETTINGS) {
 					k = vpf_parse_settings(ev.p, ev.n, ids,
 					    vals, VPF_SETTINGS_MAX);
-					if (k < 0 || k > VPF_SETTINGS_MAX ||
-					    (ev.n % 6 == 0 &&
-					    (size_t)k != (ev.n / 6 <
+					/* (a payload cut at VPF_CTLMAX may not
+					 * be a multiple of 6) */
+					if ((k == -1) != (ev.n % 6 != 0) ||
+					    (k != -1 && (size_t)k != (ev.n / 6 <
 					    VPF_SETTINGS_MAX ? ev.n / 6 :
 					    VPF_SETTINGS_MAX)))
 						abort();
