@@ -499,6 +499,13 @@ vpin_http(const unsigned char *ubuf, size_t len, size_t *used,
 		return bad(req, VPIN_E_PROTO, "bad URL authority");
 	memcpy(authority, t, i);
 	authority[i] = '\0';
+	/*
+	 * The authority goes into the Host header as it is: no control
+	 * bytes (the port parser skips leading white space, CR included).
+	 */
+	for (p = authority; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			return bad(req, VPIN_E_PROTO, "bad URL authority");
 	if (vpep_split_hostport(authority, req->host, sizeof(req->host),
 	    &req->port, 0) == -1 || req->host[0] == '\0')
 		return bad(req, VPIN_E_PROTO, "bad URL authority");

@@ -324,6 +324,9 @@ START_TEST(http_bare_cr)
 	ck_assert_int_eq(req.err, VPIN_E_PROTO);
 	reset();
 	ck_assert_int_eq(http("GET http://h/ HTTP/1.1\r\nX: a\r\n\r\n"), VPIN_DONE);
+	/* Nor in the URL authority, which becomes the Host header. */
+	ck_assert_int_eq(http("GET http://[::1]:\r8080/ HTTP/1.1\r\n\r\n"),
+	    VPIN_BAD);
 	reset();
 }
 END_TEST
