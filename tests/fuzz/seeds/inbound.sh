@@ -29,3 +29,4 @@ s b64        '\000\000\377YWxpY2U6czNjcmV0'
 # regression inputs (crashes found by fuzzing)
 s regress_bare_cr '\000\000GET http://h/ HTTP/1.1\r\nX: a\rb\r\n\r\n'
 s regress_cr_authority '\000\000GET http://\r\r10.0.0.1/ HTTP/1.1\r\n\r\n'
+s regress_cr_port '\000\000GET http://[fd5::1]:\r8080/x HTTP/1.1\n\n'
