@@ -15,6 +15,8 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
+
 typedef int (*vpapplet_fn)(int, char *[]);
 
 /*
@@ -28,8 +30,14 @@ vpapplet_fn vpapplet_find(const char *argv0);
  * descriptor >= 3, resets signals and the log state, takes envp as its
  * environment and runs fn(argc, argv), exiting with its result. The
  * same contract as vpspawn(). Returns the pid, or -1 with errno.
+ *
+ * changed: the signals whose disposition the caller changed from the
+ * default (the child puts them back, as an exec would for caught ones;
+ * one system call each instead of one per signal number, which matters
+ * per connection), or NULL to reset every signal. The signal mask is
+ * always emptied.
  */
 pid_t	vpapplet_spawn(vpapplet_fn fn, char *const argv[], int fd_in,
-	    int fd_out, char *const envp[]);
+	    int fd_out, char *const envp[], const sigset_t *changed);
 
 #endif

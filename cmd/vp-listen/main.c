@@ -93,6 +93,7 @@ static struct vplisten lis;
 static struct vpenv env;
 static char **prog_argv;
 static vpapplet_fn applet;	/* run in a forked child, no exec */
+static sigset_t changed_sigs;	/* dispositions we changed (SIGPIPE) */
 static int64_t backoff_until;
 
 static void	usage(void) __attribute__((noreturn));
@@ -136,6 +137,8 @@ main(int argc, char *argv[])
 	vpio_sanitise_stdfd();
 	vplog_init("vp-listen");
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&changed_sigs);
+	sigaddset(&changed_sigs, SIGPIPE);	/* every other one is default */
 
 	while ((ch = getopt(argc, argv, "+1b:C:c:Dg:hN:pqt:u:vX")) != -1) {
 		switch (ch) {
@@ -661,7 +664,7 @@ start(struct slot *s)
 	}
 	if (applet != NULL)
 		s->pid = vpapplet_spawn(applet, prog_argv, s->fd, s->fd,
-		    env.v);
+		    env.v, &changed_sigs);
 	else
 		s->pid = vpspawn(prog_argv, s->fd, s->fd, env.v);
 	if (s->pid == -1) {

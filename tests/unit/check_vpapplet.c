@@ -64,7 +64,14 @@ START_TEST(spawn_runs_like_exec)
 	ck_assert_int_ge(stray, 3);
 	ck_assert_int_eq(vpenv_init(&env, 1), 0);
 	ck_assert_int_eq(vpenv_set(&env, "VP_APPLET_PROBE", "yes"), 0);
-	pid = vpapplet_spawn(probe, argv, sv[1], sv[1], env.v);
+	{
+		sigset_t changed;
+
+		sigemptyset(&changed);
+		sigaddset(&changed, SIGPIPE);
+		pid = vpapplet_spawn(probe, argv, sv[1], sv[1], env.v,
+		    &changed);
+	}
 	ck_assert_int_gt(pid, 0);
 	close(sv[1]);
 	n = read(sv[0], buf, sizeof(buf) - 1);
