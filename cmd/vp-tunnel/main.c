@@ -36,6 +36,7 @@
 #include "vplisten.h"
 #include "vplog.h"
 #include "vpnotify.h"
+#include "vpprivs.h"
 #include "vpspawn.h"
 #include "vptunnel.h"
 
@@ -61,6 +62,8 @@ static struct {
 	int		 nlisten;
 	const char	*peer;		/* client PEER / server LISTEN */
 	char	       **argv;		/* server PROGRAM */
+	const char	*user;		/* -u: drop to this user after binding */
+	const char	*group;		/* -g */
 } o;
 
 struct tun;
@@ -152,6 +155,7 @@ usage(void)
 	(void)fprintf(stderr,
 	    "usage: vp-tunnel server [-1Pqv] [-d drain] [-F maxframe] "
 	    "[-i idle] [-K keepalive]\n"
+	    "           [-u user] [-g group]\n"
 	    "           [-m maxstreams] [-N fd] [-S tunnelwin] [-s streamwin] "
 	    "[-t timeout]\n"
 	    "           LISTEN PROGRAM [ARG ...]\n"
@@ -160,7 +164,8 @@ usage(void)
 	    "[-d drain] [-F maxframe] [-i idle]\n"
 	    "           [-K keepalive] [-m maxstreams] [-N fd] [-S tunnelwin] "
 	    "[-s streamwin]\n"
-	    "           [-t timeout] -l LISTEN [-l LISTEN ...] PEER\n"
+	    "           [-t timeout] [-u user] [-g group]\n"
+	    "           -l LISTEN [-l LISTEN ...] PEER\n"
 	    "       UDP (KCP) links also take: [-k keyfile] [-M profile] "
 	    "[-o knob=value ...]\n"
 	    "       vp-tunnel keygen\n");
@@ -1370,7 +1375,7 @@ main(int argc, char *argv[])
 	o.backoff_max = 10000;
 	vplink_kcp_default_options(&kopts);
 	while ((ch = getopt(argc, argv,
-	    "+1b:c:d:F:f:i:K:k:l:M:m:N:o:PqS:s:t:v")) != -1) {
+	    "+1b:c:d:F:f:g:i:K:k:l:M:m:N:o:PqS:s:t:u:v")) != -1) {
 		switch (ch) {
 		case '1':
 			o.oneflag = 1;
@@ -1392,6 +1397,12 @@ main(int argc, char *argv[])
 			break;
 		case 'f':
 			o.forward = optarg;
+			break;
+		case 'g':
+			o.group = optarg;
+			break;
+		case 'u':
+			o.user = optarg;
 			break;
 		case 'k':
 			if (vpcrypt_init() == -1)
@@ -1539,6 +1550,9 @@ main(int argc, char *argv[])
 		vplog_die(EX_OSERR, "out of memory");
 
 	port = setup_listeners();
+	/* Bound: narrow privileges before anything reads the network. */
+	if (vpprivs_drop(o.user, o.group, err, sizeof(err)) == -1)
+		vplog_die(EX_CONFIG, "%s", err);
 	backoff = 100;
 	/* Readiness: every socket is bound. */
 	if (o.oneflag && vpnotify_stdout(port) == -1)
