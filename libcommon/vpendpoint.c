@@ -13,22 +13,8 @@
 #include "vpendpoint.h"
 #include "vpio.h"
 
-static int fail(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = EINVAL;
-	return -1;
-}
+/* fail(err, errlen, fmt, ...): a reason, errno EINVAL, -1. */
+#define fail(err, errlen, ...) vpio_errf(err, errlen, EINVAL, __VA_ARGS__)
 
 static int
 parse_port(const char *s, unsigned *port)

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -239,5 +241,26 @@ vpio_parse_duration(const char *s, int64_t *ms)
 	return 0;
 bad:
 	errno = EINVAL;
+	return -1;
+}
+
+int
+vpio_verrf(char *err, size_t errlen, int e, const char *fmt, va_list ap)
+{
+	if (err != NULL && errlen > 0)
+		vsnprintf(err, errlen, fmt, ap);
+	if (e != 0)
+		errno = e;
+	return -1;
+}
+
+int
+vpio_errf(char *err, size_t errlen, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vpio_verrf(err, errlen, e, fmt, ap);
+	va_end(ap);
 	return -1;
 }

@@ -5,6 +5,7 @@
 #ifndef VPIO_H
 #define VPIO_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -52,5 +53,16 @@ int	vpio_parse_num(const char *s, long long lo, long long hi,
  * (bare numbers are seconds). Stores milliseconds; 0 or -1.
  */
 int	vpio_parse_duration(const char *s, int64_t *ms);
+
+/*
+ * vpio_errf(): the library's way to fail with a reason. Writes the
+ * formatted reason into err (errlen bytes; nothing if err is NULL), sets
+ * errno to e unless e is 0, and returns -1, so a caller can
+ * "return vpio_errf(err, errlen, EINVAL, "bad %s", x);".
+ */
+int	vpio_errf(char *err, size_t errlen, int e, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+int	vpio_verrf(char *err, size_t errlen, int e, const char *fmt,
+	    va_list ap) __attribute__((format(printf, 4, 0)));
 
 #endif

@@ -24,24 +24,8 @@
 
 #define SD_LISTEN_FDS_START	3
 
-/* Writes a reason into err, keeps errno, returns -1. */
-static int
-fail(char *err, size_t errlen, int e, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = e;
-	return -1;
-}
+/* fail(err, errlen, e, fmt, ...): a reason, errno e, -1. */
+#define fail vpio_errf
 
 static void
 init(struct vplisten *l)

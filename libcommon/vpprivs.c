@@ -14,21 +14,8 @@
 #include "vpio.h"
 #include "vpprivs.h"
 
-static int reason(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-reason(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+/* reason(err, errlen, fmt, ...): a reason, errno kept, -1. */
+#define reason(err, errlen, ...) vpio_errf(err, errlen, 0, __VA_ARGS__)
 
 int
 vpprivs_resolve(const char *user, const char *group, uid_t *uid,

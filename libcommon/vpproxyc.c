@@ -32,22 +32,8 @@
 #define SOCKS4_VER		0x04
 #define SOCKS4_CMD_CONNECT	0x01
 
-static int pxfail(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-pxfail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = EINVAL;
-	return -1;
-}
+/* pxfail(err, errlen, fmt, ...): a reason, errno EINVAL, -1. */
+#define pxfail(err, errlen, ...) vpio_errf(err, errlen, EINVAL, __VA_ARGS__)
 
 static int
 hexval(int c)

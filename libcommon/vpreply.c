@@ -330,10 +330,8 @@ vpreply_fail(enum vpr_class *cls, enum vpr_class c, char *err, size_t errlen,
 	va_list ap;
 
 	*cls = c;
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	(void)vpio_verrf(err, errlen, 0, fmt, ap);
+	va_end(ap);
 	return -1;
 }
