@@ -31,7 +31,8 @@ IDLE=${2:-10000}
 command -v socat >/dev/null 2>&1 || { echo "missing socat" >&2; exit 1; }
 T=$(mktemp -d /tmp/vp-bench.XXXXXX)
 PIDS=""
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+# Processes started inside $(...) subshells record their pids in $T/pids.
+trap 'for p in $PIDS $(cat "$T/pids" 2>/dev/null); do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -98,8 +99,9 @@ EOF
    "settings":{"vnext":[{"address":"127.0.0.1","port":$_vs,
      "users":[{"id":"$UUID","alterId":0,"security":"none"}]}]}}]}
 EOF
-		v2ray -config "$T/v2s.$1.json" >/dev/null 2>&1 & PIDS="$PIDS $!"
-		v2ray -config "$T/v2c.$1.json" >/dev/null 2>&1 & PIDS="$PIDS $!"
+		# (a subshell: $PIDS would not reach the trap)
+		v2ray -config "$T/v2s.$1.json" >/dev/null 2>&1 & echo $! >>"$T/pids"
+		v2ray -config "$T/v2c.$1.json" >/dev/null 2>&1 & echo $! >>"$T/pids"
 		wait_port "$_vs"; wait_port "$_vc"
 		echo "$_vc"
 	}
