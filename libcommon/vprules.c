@@ -294,6 +294,13 @@ add_dep(struct comp *c, const char *path, const struct stat *st)
 	return 0;
 }
 
+/* Refuses a rules or list file others may write: it names commands. */
+static int
+perm_ok(const struct stat *st)
+{
+	return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
 /* Reads a list file: one entry a line, '#' comments. */
 static int
 add_list(struct comp *c, const char *path, uint32_t cond, int isip)
@@ -312,6 +319,11 @@ add_list(struct comp *c, const char *path, uint32_t cond, int isip)
 		if (f != NULL)
 			fclose(f);
 		return rc;
+	}
+	if (!perm_ok(&st)) {
+		fclose(f);
+		return cerr(c, "%s: writable by group or others; refusing a "
+		    "list that decides routes", path);
 	}
 	if (add_dep(c, path, &st) == -1) {
 		fclose(f);
@@ -728,12 +740,6 @@ fail:
 	return -1;
 }
 
-/* Refuses a rules or list file others may write: it names commands. */
-static int
-perm_ok(const struct stat *st)
-{
-	return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
-}
 
 int
 vprules_compile(const char *path, char *err, size_t errlen)

@@ -339,6 +339,17 @@ START_TEST(list_errors)
 	put(path, text);
 	ck_assert_int_eq(vprules_compile(path, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "rules:2:") != NULL, "%s", err);
+	/* a list others may write decides routes: refused, line named */
+	put(dl, "ok.example\n");
+	chmod(dl, 0664);
+	snprintf(text, sizeof(text), "outbound a direct\nroute a domain-list:%s\n"
+	    "default a\n", dl);
+	put(path, text);
+	ck_assert_int_eq(vprules_compile(path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "rules:2:") != NULL &&
+	    strstr(err, "writable by group or others") != NULL, "%s", err);
+	chmod(dl, 0644);
+	ck_assert_int_eq(vprules_compile(path, err, sizeof(err)), 0);
 }
 END_TEST
 
