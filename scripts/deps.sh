@@ -7,7 +7,7 @@
 set -eu
 
 BUILD="build-essential make gcc clang pkg-config libbsd-dev check libsodium-dev zlib1g-dev mandoc"
-TEST="curl openssh-server openssh-client ncat socat haproxy systemd python3 iproute2 nftables python3-hyperframe valgrind"
+TEST="curl openssh-server openssh-client ncat socat haproxy systemd python3 iproute2 nftables python3-hyperframe valgrind microsocks openssl"
 BENCH="ucspi-tcp kcptun v2ray microsocks dante-server"
 
 want=$BUILD
