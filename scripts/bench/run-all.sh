@@ -7,6 +7,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${VP_BUILD:=build}"
 export VP_BUILD
+# the tools compared against: socat, tcpserver, microsocks, dante, v2ray, kcptun
+sh "$here/../deps.sh" --bench || echo "run-all: could not install every tool" >&2
 rc=0
 for b in "$here"/bench-*.sh; do
 	[ -f "$b" ] || continue
