@@ -33,25 +33,10 @@ static int
 resolve(const char *name, struct stat *st)
 {
 	char path[PATH_MAX];
-	const char *p, *e;
-	size_t dl;
-	int n;
 
-	if (strchr(name, '/') != NULL)
-		return stat(name, st) == 0 && (st->st_mode & 0111) ? 0 : -1;
-	if ((p = getenv("PATH")) == NULL)
-		p = "/usr/local/bin:/usr/bin:/bin";
-	for (; ; p = e + 1) {
-		e = strchr(p, ':');
-		dl = e ? (size_t)(e - p) : strlen(p);
-		n = snprintf(path, sizeof(path), "%.*s%s%s", (int)dl, p,
-		    dl ? "/" : "", name);
-		if (n > 0 && (size_t)n < sizeof(path) && stat(path, st) == 0 &&
-		    S_ISREG(st->st_mode) && (st->st_mode & 0111))
-			return 0;
-		if (e == NULL)
-			return -1;
-	}
+	if (vpspawn_which(name, path, sizeof(path)) == -1)
+		return -1;
+	return stat(path, st);
 }
 
 vpapplet_fn

@@ -1,6 +1,8 @@
 /*
  * vpspawn: posix_spawn wrappers and environment building.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -257,5 +259,49 @@ vpspawn_exec_shell(const char *cmd, int fd_in, int fd_out,
 	if (exec_prepare(fd_in, fd_out) == -1)
 		return -1;
 	execve("/bin/sh", argv, envp ? envp : environ);
+	return -1;
+}
+
+/* An executable regular file? */
+static int
+runnable(const char *path)
+{
+	struct stat st;
+
+	return access(path, X_OK) == 0 && stat(path, &st) == 0 &&
+	    S_ISREG(st.st_mode);
+}
+
+int
+vpspawn_which(const char *prog, char *buf, size_t n)
+{
+	const char *path, *p, *q;
+	size_t dl;
+	int r;
+
+	if (strchr(prog, '/') != NULL) {
+		if (strlcpy(buf, prog, n) >= n) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (runnable(buf))
+			return 0;
+		if (errno == 0)
+			errno = EACCES;
+		return -1;
+	}
+	if ((path = getenv("PATH")) == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; ; p = q + 1) {
+		q = strchr(p, ':');
+		dl = q ? (size_t)(q - p) : strlen(p);
+		r = snprintf(buf, n, "%.*s%s%s", (int)dl, p, dl ? "/" : "",
+		    prog);
+		if (r > 0 && (size_t)r < n && runnable(buf))
+			return 0;
+		if (q == NULL)
+			break;
+	}
+	errno = ENOENT;
 	return -1;
 }

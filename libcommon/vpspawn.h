@@ -46,6 +46,14 @@ int	vpspawn_exec(char *const argv[], int fd_in, int fd_out,
 int	vpspawn_exec_shell(const char *cmd, int fd_in, int fd_out,
 	    char *const envp[]);
 
+/*
+ * Finds prog as execvp would: a name with a '/' as it is, else the
+ * first executable regular file of that name in $PATH (default
+ * /usr/local/bin:/usr/bin:/bin). Stores the path in buf (n bytes) and
+ * returns 0, or -1 with errno (ENOENT, EACCES, ENAMETOOLONG).
+ */
+int	vpspawn_which(const char *prog, char *buf, size_t n);
+
 /* Resets every signal to its default disposition and unblocks them all. */
 void	vpspawn_reset_signals(void);
 

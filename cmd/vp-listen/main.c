@@ -285,27 +285,11 @@ static void
 check_program(const char *prog)
 {
 	char buf[PATH_MAX];
-	const char *path, *p, *q;
-	size_t dl;
-	int n;
 
-	if (strchr(prog, '/') != NULL) {
-		if (access(prog, X_OK) == -1)
-			vplog_die_errno(EX_UNAVAILABLE, "program %s", prog);
+	if (vpspawn_which(prog, buf, sizeof(buf)) == 0)
 		return;
-	}
-	if ((path = getenv("PATH")) == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (p = path; ; p = q + 1) {
-		q = strchr(p, ':');
-		dl = q ? (size_t)(q - p) : strlen(p);
-		n = snprintf(buf, sizeof(buf), "%.*s%s%s", (int)dl, p,
-		    dl ? "/" : "", prog);
-		if (n > 0 && (size_t)n < sizeof(buf) && access(buf, X_OK) == 0)
-			return;
-		if (q == NULL)
-			break;
-	}
+	if (strchr(prog, '/') != NULL)
+		vplog_die_errno(EX_UNAVAILABLE, "program %s", prog);
 	vplog_die(EX_UNAVAILABLE, "program %s: not found in PATH", prog);
 }
 
