@@ -109,6 +109,11 @@ sha() { sha256sum <"$1" | cut -d' ' -f1; }
 # same A B: byte-for-byte identical files.
 same() { cmp -s "$1" "$2"; }
 
+# rss_kb PID: resident size in KiB (0 if gone); nchildren PID: how many
+# child processes PID has.
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+nchildren() { ps -o pid= --ppid "$1" | wc -l; }
+
 finish() { exit 0; }
 
 # sshd_start: a real sshd on 127.0.0.1 for ProxyCommand tests (needs

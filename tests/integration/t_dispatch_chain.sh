@@ -71,38 +71,16 @@ expect "socks5 route to the far vp-dispatch answers its failure (04)" "rep 04" \
     $H socks5 "$P" "$LONG" 80
 
 # ssh through ProxyCommand vp-dial -x socks5:// -> vp-listen + vp-dispatch.
-SSHD=/usr/sbin/sshd
-if [ ! -x "$SSHD" ] || [ "$(id -u)" != 0 ]; then
-	skip "sshd test needs sshd and root"
-	finish
-fi
-[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$T/host" || notok "host key"
-ssh-keygen -q -t ed25519 -N '' -f "$T/id" || notok "user key"
-cp "$T/id.pub" "$T/authorized_keys"
-SP=$(free_port)
-cat >"$T/sshd_config" <<EOF
-Port $SP
-ListenAddress 127.0.0.1
-HostKey $T/host
-AuthorizedKeysFile $T/authorized_keys
-PidFile none
-UsePAM no
-StrictModes no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-LogLevel ERROR
-EOF
-bg "$SSHD" -D -e -f "$T/sshd_config"
-wait_tcp "$SP" || { notok "sshd did not start"; exit 1; }
+sshd_start
+case $? in
+1) finish ;;
+2) notok "sshd did not start"; finish ;;
+esac
 listen_ready PD vp-listen -1 tcp:127.0.0.1:0 vp-dispatch
 s() {
-	ssh -F /dev/null -i "$T/id" -o IdentitiesOnly=yes -o BatchMode=yes \
-	    -o StrictHostKeyChecking=no -o UserKnownHostsFile="$T/known" \
-	    -o LogLevel=ERROR \
-	    -o ProxyCommand="vp-dial -x socks5://127.0.0.1:$PD %h %p" \
-	    -p "$SP" root@127.0.0.1 "$@"
+	# shellcheck disable=SC2086
+	ssh $SSH_OPTS -o ProxyCommand="vp-dial -x socks5://127.0.0.1:$PD %h %p" \
+	    -p "$SSHD_PORT" root@127.0.0.1 "$@"
 }
 rand_file "$T/blob" 4000000
 SUM=$(sha "$T/blob")

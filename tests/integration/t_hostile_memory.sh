@@ -10,8 +10,6 @@ if [ "${VP_SANITIZE:-}" = 1 ]; then
 	skip "RSS ceilings are for normal builds (ASan's shadow memory differs)"
 	exit 0
 fi
-rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-nchildren() { ps -o pid= --ppid "$1" | wc -l; }
 
 # --- vp-listen: 400 connections at once against -c 20
 listen_ready LP vp-listen -1 -q -c 20 tcp:127.0.0.1:0 sh -c 'exec cat >/dev/null' ||

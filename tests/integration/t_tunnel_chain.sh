@@ -49,29 +49,17 @@ rc=$?
 check "refused destination behind the tunnel: vp-dial exits 69 (rc=$rc)" [ $rc -eq 69 ]
 
 # --- ssh
-SSHD=/usr/sbin/sshd
-if [ -x "$SSHD" ] && [ "$(id -u)" = 0 ] && command -v ssh >/dev/null; then
-	[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd
-	ssh-keygen -q -t ed25519 -N '' -f "$T/host"
-	ssh-keygen -q -t ed25519 -N '' -f "$T/id"
-	cp "$T/id.pub" "$T/authorized_keys"
-	SSP=$(free_port)
-	cat >"$T/sshd_config" <<EOC
-Port $SSP
-ListenAddress 127.0.0.1
-HostKey $T/host
-AuthorizedKeysFile $T/authorized_keys
-PidFile none
-UsePAM no
-StrictModes no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-LogLevel ERROR
-EOC
-	bg "$SSHD" -D -e -f "$T/sshd_config"
-	wait_tcp "$SSP" || notok "sshd"
-	SSH="ssh -F /dev/null -i $T/id -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=$T/known -o LogLevel=ERROR"
+if command -v ssh >/dev/null; then
+	sshd_start
+	rc=$?
+else
+	skip "ssh chains: no ssh client"
+	rc=1
+fi
+[ $rc = 2 ] && notok "sshd did not start"
+if [ $rc = 0 ]; then
+	SSP=$SSHD_PORT
+	SSH="ssh $SSH_OPTS"
 	up=$($SSH -o ProxyCommand="vp-dial -x socks5://unix:$T/tunnel.sock %h %p" \
 	    -p "$SSP" root@127.0.0.1 sha256sum <"$T/in" 2>"$T/err" | cut -d' ' -f1)
 	check "ssh ProxyCommand 'vp-dial -x socks5://unix:tunnel.sock %h %p': 2 MB up, sha256 equal" \
@@ -85,7 +73,5 @@ EOC
 	    [ "$(sha "$T/curl2.out")" = "$(sha "$T/www/blob")" ]
 	socat -t 10 - "SOCKS4A:127.0.0.1:127.0.0.1:$EP,socksport=$CP2" <"$T/in" >"$T/out.ssh" 2>/dev/null
 	check "...and a SOCKS4a stream through the same ssh tunnel, 2 MB both ways" same "$T/in" "$T/out.ssh"
-else
-	skip "ssh chains: sshd not available or not root"
 fi
 finish

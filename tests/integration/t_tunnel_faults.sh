@@ -8,10 +8,6 @@
 TOOL=$VP_BUILD/tools/tunnel_streams
 [ -x "$TOOL" ] || { skip "tunnel_streams tool not built"; exit 0; }
 
-rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-# nchildren PID: the number of child processes of PID.
-nchildren() { pgrep -P "$1" 2>/dev/null | wc -l; }
-
 # --- stalled streams (extended mode: credit-based)
 R=$T/res
 listen_ready SPORT vp-tunnel server -1 -q tcp:127.0.0.1:0 "$TOOL" -S "$R" || notok "server ready"
