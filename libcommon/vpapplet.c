@@ -75,10 +75,8 @@ pid_t
 vpapplet_spawn(vpapplet_fn fn, char *const argv[], int fd_in, int fd_out,
     char *const envp[], const sigset_t *changed)
 {
-	struct sigaction sa;
-	sigset_t none;
 	pid_t pid;
-	int argc, sig;
+	int argc;
 
 	if ((pid = fork()) != 0)
 		return pid;	/* parent, or -1 with errno */
@@ -89,17 +87,7 @@ vpapplet_spawn(vpapplet_fn fn, char *const argv[], int fd_in, int fd_out,
 	/* whatever the parent had buffered is the parent's to write */
 	__fpurge(stdout);
 	__fpurge(stderr);
-	if (changed == NULL)
-		vpspawn_reset_signals();
-	else {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		for (sig = 1; sig < NSIG; sig++)
-			if (sigismember(changed, sig) == 1)
-				(void)sigaction(sig, &sa, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-	}
+	vpspawn_reset_signals_in(changed);
 	vplog_level = VPLOG_WARN;
 	vplog_set_fd(2);
 	if (envp != NULL)

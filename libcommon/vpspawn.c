@@ -212,6 +212,12 @@ vpspawn_shell(const char *cmd, int fd_in, int fd_out, char *const envp[])
 void
 vpspawn_reset_signals(void)
 {
+	vpspawn_reset_signals_in(NULL);
+}
+
+void
+vpspawn_reset_signals_in(const sigset_t *which)
+{
 	struct sigaction sa;
 	sigset_t none;
 	int s;
@@ -219,7 +225,8 @@ vpspawn_reset_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (s = 1; s < NSIG; s++)
-		(void)sigaction(s, &sa, NULL);
+		if (which == NULL || sigismember(which, s) == 1)
+			(void)sigaction(s, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }

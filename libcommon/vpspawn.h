@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <signal.h>
+
 /* An environment under construction: a copy of environ plus changes. */
 struct vpenv {
 	char	**v;	/* NULL-terminated */
@@ -56,5 +58,7 @@ int	vpspawn_which(const char *prog, char *buf, size_t n);
 
 /* Resets every signal to its default disposition and unblocks them all. */
 void	vpspawn_reset_signals(void);
+/* The same for the signals in which only (NULL: all); the mask is emptied. */
+void	vpspawn_reset_signals_in(const sigset_t *which);
 
 #endif
