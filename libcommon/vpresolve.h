@@ -1,0 +1,69 @@
+/*
+ * vpresolve: name resolution off the event loop. A small pool of
+ * threads runs getaddrinfo(3) for queued requests; results come back
+ * through a descriptor the loop polls (readable when at least one
+ * result is ready).
+ *
+ * Requests are tagged with a caller's 64-bit value; a result whose
+ * connection has gone meanwhile is simply freed by the caller. The
+ * queue is bounded (submit fails with EAGAIN when full). Only the
+ * thread that created the pool may call these functions. A process
+ * forked from the pool's owner must not use the pool (its threads do
+ * not exist there); it may call vpresolve_forget() to drop its copy.
+ *
+ * Nothing here exits or logs.
+ */
+#ifndef VPRESOLVE_H
+#define VPRESOLVE_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vpresolve;
+
+/*
+ * vpresolve_new(): a pool of nthreads (1..64) threads and a queue of
+ * at most qmax (>= 1) requests waiting or running. Returns NULL with
+ * errno set on failure.
+ */
+struct vpresolve *vpresolve_new(int nthreads, size_t qmax);
+
+/* vpresolve_fd(): the descriptor to poll for POLLIN (non-blocking). */
+int	vpresolve_fd(const struct vpresolve *r);
+
+/*
+ * vpresolve_submit(): queues getaddrinfo(host, port) for SOCK_STREAM
+ * with AI_ADDRCONFIG (a literal address is not looked up: AI_NUMERICHOST
+ * first), family AF_UNSPEC, AF_INET or AF_INET6. Returns 0, or -1 with
+ * errno EAGAIN (queue full), ENAMETOOLONG (host over 255 bytes) or
+ * ENOMEM.
+ */
+int	vpresolve_submit(struct vpresolve *r, uint64_t tag, const char *host,
+	    unsigned port, int family);
+
+/*
+ * vpresolve_take(): one finished request, if any: returns 1 with *tag,
+ * *res (to free with freeaddrinfo; NULL on failure) and *gai (0, or the
+ * EAI_ code; EAI_SYSTEM leaves errno's value in *sys_errno), 0 when none
+ * is ready (clears the descriptor's readiness once all are taken).
+ */
+int	vpresolve_take(struct vpresolve *r, uint64_t *tag,
+	    struct addrinfo **res, int *gai, int *sys_errno);
+
+/*
+ * vpresolve_free(): stops the threads (waiting for running lookups to
+ * end), frees queued and finished requests, closes the descriptor.
+ */
+void	vpresolve_free(struct vpresolve *r);
+
+/*
+ * vpresolve_forget(): in a child forked from the pool's owner: closes
+ * the descriptor; the memory is left alone (the threads are gone).
+ */
+void	vpresolve_forget(struct vpresolve *r);
+
+#endif
