@@ -40,7 +40,7 @@ endif
 ALL_CPPFLAGS = -D_GNU_SOURCE -Ilibcommon $(PKG_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(STD) $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(SANFLAGS) $(LDFLAGS)
-ALL_LIBS     = $(PKG_LIBS) $(LDLIBS)
+ALL_LIBS     = $(PKG_LIBS) $(LDLIBS) -pthread
 
 # STATIC=1 links the programs statically: a per-connection process then
 # maps no shared libraries (less memory per connection, faster exec).
