@@ -138,7 +138,7 @@ vpnet_addr_str(const struct sockaddr *sa, socklen_t len, char *buf,
 }
 
 /* Resolver error -> errno or pseudo-errno. */
-static int
+int
 vpnet_gai_errno(int gai, int sys)
 {
 	switch (gai) {
@@ -160,7 +160,7 @@ vpnet_gai_errno(int gai, int sys)
  * the host is there, unreachable says less, a family the machine does
  * not have says least.
  */
-static int
+int
 vpnet_err_rank(int err)
 {
 	switch (err) {

@@ -101,4 +101,16 @@ int	vpnet_is_ip(const char *s);
 /* vpnet_strerror(): text for err, including the pseudo-errnos. */
 const char *vpnet_strerror(int err);
 
+/*
+ * vpnet_gai_errno(): a getaddrinfo() result (gai, with errno's value sys
+ * for EAI_SYSTEM) as an errno or VPNET_ pseudo-errno.
+ */
+int	vpnet_gai_errno(int gai, int sys);
+
+/*
+ * vpnet_err_rank(): how telling a failed connect's errno is, when every
+ * address failed (higher: more telling; refused beats unreachable).
+ */
+int	vpnet_err_rank(int err);
+
 #endif
