@@ -23,7 +23,26 @@
  *               the log line, h->loglevel how loudly to log it
  *   VPHS_CLOSE  close without a reply (EOF, unknown protocol, a
  *               request too large to answer); h->exit and h->why set
- *               (exit 0 and why "" for a connect-and-close)
+ *               (exit 0 for a connect-and-close: EOF before any byte
+ *               of the current stage; why still says so, at INFO)
+ *
+ * On VPHS_MORE, *used covers only the stages that completed (e.g. the
+ * SOCKS5 greeting); the bytes of the stage still incomplete are left
+ * unconsumed, and the caller passes them again with what follows.
+ *
+ * The caller's buffer must hold at least VPHS_BUFMAX bytes. vphs_step()
+ * never returns VPHS_MORE with VPHS_BUFMAX or more unconsumed bytes: a
+ * stage that would need more ends the handshake itself (CLOSE, "request
+ * too large", EX_DATAERR), so after removing *used bytes the caller
+ * always has room to read more.
+ *
+ * Not checked here (the caller's, in this order in vp-dispatch): a
+ * configuration error (answer VPR_GENERAL, exit 78), then
+ * vpep_host_ok(h->req.host) (answer VPR_NONAME). A plain HTTP request's
+ * rewritten head (h->req.head) is the caller's to send to the origin
+ * first. Timeouts and read errors are the caller's too; vphs_what()
+ * names the stage for their log lines ("socks5 auth: request timed
+ * out").
  */
 #ifndef VPHS_H
 #define VPHS_H
@@ -33,6 +52,9 @@
 #include "vpinbound.h"
 #include "vpreply.h"
 #include "vpusers.h"
+
+/* The smallest buffer a caller may use (vp-dispatch's own). */
+#define VPHS_BUFMAX	(VPIN_HEADMAX + 1024)
 
 enum vphs_status {
 	VPHS_MORE = 0,
@@ -58,6 +80,13 @@ struct vphs {
 	int			 exit;		/* FAIL/CLOSE: exit status */
 	int			 loglevel;	/* FAIL/CLOSE: VPLOG_INFO/WARN */
 	char			 why[160];	/* FAIL/CLOSE: log line */
+	int			 parsefail;	/* FAIL/CLOSE: the client's
+						   bytes ended it (a parser
+						   refused them, EOF, too
+						   large), not a policy
+						   (methods, auth, SOCKS4
+						   with users) nor an
+						   unknown protocol */
 	unsigned char		 out[VPREPLY_MAX];
 	size_t			 outlen;
 };
@@ -75,6 +104,13 @@ void	vphs_init(struct vphs *h);
  */
 int	vphs_step(struct vphs *h, const struct vphs_conf *c,
 	    const unsigned char *buf, size_t len, int eof, size_t *used);
+
+/*
+ * vphs_what(): the stage the handshake is in, for log lines: "request"
+ * (protocol not known yet), "socks5 greeting", "socks5 auth", "socks5
+ * request", "socks4 request" or "http request".
+ */
+const char *vphs_what(const struct vphs *h);
 
 /* vphs_free(): frees what the parsers allocated (vpin_free). */
 void	vphs_free(struct vphs *h);
