@@ -26,9 +26,11 @@
 struct vpresolve;
 
 /*
- * vpresolve_new(): a pool of nthreads (1..64) threads and a queue of
- * at most qmax (>= 1) requests waiting or running. Returns NULL with
- * errno set on failure.
+ * vpresolve_new(): a pool of nthreads (1..64) threads and at most qmax
+ * (>= 1) requests outstanding (waiting, running, or finished and not
+ * yet taken: memory stays bounded even if results are not collected).
+ * The threads block every signal. Returns NULL with errno set on
+ * failure (EINVAL for nthreads or qmax out of range).
  */
 struct vpresolve *vpresolve_new(int nthreads, size_t qmax);
 
@@ -37,10 +39,12 @@ int	vpresolve_fd(const struct vpresolve *r);
 
 /*
  * vpresolve_submit(): queues getaddrinfo(host, port) for SOCK_STREAM
- * with AI_ADDRCONFIG (a literal address is not looked up: AI_NUMERICHOST
- * first), family AF_UNSPEC, AF_INET or AF_INET6. Returns 0, or -1 with
- * errno EAGAIN (queue full), ENAMETOOLONG (host over 255 bytes) or
- * ENOMEM.
+ * with AI_ADDRCONFIG, family AF_UNSPEC, AF_INET or AF_INET6. A literal
+ * address is not looked up: it is tried first with AI_NUMERICHOST (no
+ * AI_ADDRCONFIG) and its result, or the failure of a literal of the
+ * other family, is ready at once, without a thread. Returns 0, or -1
+ * with errno EAGAIN (qmax outstanding), ENAMETOOLONG (host over 255
+ * bytes), EINVAL (host NULL, port over 65535, other family) or ENOMEM.
  */
 int	vpresolve_submit(struct vpresolve *r, uint64_t tag, const char *host,
 	    unsigned port, int family);
