@@ -26,6 +26,7 @@
 #include "vpdispatch.h"
 #include "vpdispatch_int.h"
 #include "vpendpoint.h"
+#include "vphs.h"
 #include "vpinbound.h"
 #include "vpio.h"
 #include "vplog.h"
@@ -47,8 +48,8 @@ static int sflag;			/* sniff */
 static const char *tflag;		/* fixed target HOST:PORT */
 static int64_t Tflag = 10000;		/* request-phase timeout, ms */
 
-/* The client's request bytes, see read_stage(). */
-static unsigned char ibuf[VPIN_HEADMAX + 1024];
+/* The client's request bytes, see read_request(). */
+static unsigned char ibuf[VPHS_BUFMAX];
 static size_t ilen;
 static int isock;			/* fd 0 is a socket: peek, consume exactly */
 static int64_t deadline;
@@ -146,40 +147,71 @@ config_fail(void)
 	exit(EX_CONFIG);
 }
 
-static enum vpr_class
-inbound_class(enum vpin_err e)
+enum { ST_TIMEOUT = -3, ST_ERR = -4 };
+
+/* The handshake over the client's bytes (vphs, shared with vpengine). */
+static struct vphs hs;
+
+/* A timeout or read error during the handshake: log line, exit. */
+static void __attribute__((noreturn))
+stage_failed(int st)
 {
-	switch (e) {
-	case VPIN_E_CMD:
-		return VPR_CMDUNSUPP;
-	case VPIN_E_ATYP:
-		return VPR_ATYPUNSUPP;
-	default:
-		return VPR_BADREQ;
+	if (cfgerr)
+		exit(EX_CONFIG);
+	if (st == ST_TIMEOUT) {
+		vplog_info("%s: request timed out", vphs_what(&hs));
+		exit(EX_TEMPFAIL);
 	}
+	vplog_info("%s: read: %s", vphs_what(&hs), strerror(errno));
+	exit(EX_IOERR);
 }
 
-typedef int (*parse_fn)(const unsigned char *, size_t, size_t *, void *);
-
-enum { ST_DONE = 1, ST_BAD = -1, ST_EOF = -2, ST_TIMEOUT = -3, ST_ERR = -4 };
+/*
+ * handshake_end(): the handshake refused (VPHS_FAIL) or closed
+ * (VPHS_CLOSE): its bytes to the client, its log line, its exit status.
+ * With a configuration error, what the client's bytes ended exits 78
+ * silently (the config error is logged already).
+ */
+static void __attribute__((noreturn))
+handshake_end(int st)
+{
+	if (cfgerr && hs.parsefail)
+		exit(EX_CONFIG);
+	if (hs.outlen > 0)
+		(void)vpio_writeall(1, hs.out, hs.outlen);
+	if (hs.loglevel == VPLOG_WARN)
+		vplog_warn("%s", hs.why);
+	else
+		vplog_info("%s", hs.why);
+	if (st == VPHS_FAIL)
+		vpdsp_linger_close();
+	/* An unknown protocol with a configuration error is the latter. */
+	exit(st == VPHS_CLOSE && cfgerr ? EX_CONFIG : hs.exit);
+}
 
 /*
- * read_stage(): runs parse over the client's bytes until it is done.
- * ibuf[0..ilen) holds bytes already taken from fd 0. On a socket the
- * rest is peeked and only the request's own bytes are consumed, so
- * early data stays in the socket for the outbound; otherwise the bytes
- * past the request stay in ibuf. Returns an ST_ code.
+ * read_request(): runs the handshake (protocol by -i or by the first
+ * byte) until the request is in; exits on any other outcome.
+ * ibuf[0..ilen) holds bytes already taken from fd 0 that the handshake
+ * has not consumed (an incomplete stage). On a socket the rest is
+ * peeked and only the handshake's own bytes are consumed, so early
+ * data stays in the socket for the outbound; otherwise the bytes past
+ * the request stay in ibuf.
  */
-static int
-read_stage(parse_fn parse, void *ctx)
+static void
+read_request(void)
 {
-	size_t avail, used, want;
+	struct vphs_conf conf;
+	size_t avail, used, take;
 	ssize_t n;
-	int r, eof, w;
+	int st, eof = 0, w;
 
+	memset(&conf, 0, sizeof(conf));
+	conf.forced = iflag;
+	conf.users = vpdsp.users;
+	vphs_init(&hs);
 	for (;;) {
 		avail = ilen;
-		eof = 0;
 		if (isock && ilen < sizeof(ibuf)) {
 			n = recv(0, ibuf + ilen, sizeof(ibuf) - ilen,
 			    MSG_PEEK | MSG_DONTWAIT);
@@ -189,246 +221,55 @@ read_stage(parse_fn parse, void *ctx)
 				eof = 1;
 			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
-				return ST_ERR;
+				stage_failed(ST_ERR);
 		}
 		used = 0;
-		r = parse(ibuf, avail, &used, ctx);
-		if (r == VPIN_BAD)
-			return ST_BAD;
-		if (r == VPIN_DONE) {
-			if (isock && used > ilen) {
-				want = used - ilen;
-				if (vpio_readall(0, ibuf + ilen, want) != want)
-					return ST_ERR;
-				ilen = used;
-			}
-			memmove(ibuf, ibuf + used, ilen - used);
-			ilen -= used;
-			return ST_DONE;
+		st = vphs_step(&hs, &conf, ibuf, avail, eof, &used);
+		if (st == VPHS_FAIL || st == VPHS_CLOSE)
+			handshake_end(st);
+		/*
+		 * Take from the socket what the handshake consumed; while it
+		 * wants more, every byte seen so far belongs to it.
+		 */
+		take = st == VPHS_MORE ? avail : used;
+		if (isock && take > ilen) {
+			if (vpio_readall(0, ibuf + ilen, take - ilen) !=
+			    take - ilen)
+				stage_failed(ST_ERR);
+			ilen = take;
 		}
-		/* Every byte so far belongs to the request: take them. */
-		if (isock && avail > ilen) {
-			want = avail - ilen;
-			if (vpio_readall(0, ibuf + ilen, want) != want)
-				return ST_ERR;
-			ilen = avail;
+		memmove(ibuf, ibuf + used, ilen - used);
+		ilen -= used;
+		if (hs.outlen > 0) {
+			if (vpio_writeall(1, hs.out, hs.outlen) != hs.outlen)
+				exit(EX_IOERR);
+			hs.outlen = 0;
 		}
-		if (eof)
-			return ST_EOF;
-		if (ilen == sizeof(ibuf))
-			return ST_BAD;
+		if (st == VPHS_DONE)
+			break;
 		w = vpio_wait(0, POLLIN, vpio_remaining(deadline));
 		if (w == 0)
-			return ST_TIMEOUT;
+			stage_failed(ST_TIMEOUT);
 		if (w < 0 && errno != EINTR)
-			return ST_ERR;
+			stage_failed(ST_ERR);
 		if (!isock) {
 			n = read(0, ibuf + ilen, sizeof(ibuf) - ilen);
-			if (n == 0)	/* what we have was parsed: incomplete */
-				return ST_EOF;
-			if (n < 0 && errno != EINTR && errno != EAGAIN)
-				return ST_ERR;
-			if (n > 0)
+			if (n == 0)
+				eof = 1;
+			else if (n < 0 && errno != EINTR && errno != EAGAIN)
+				stage_failed(ST_ERR);
+			else if (n > 0)
 				ilen += (size_t)n;
 		}
 	}
-}
-
-/* Parser adaptors for read_stage(). */
-static unsigned methods;
-
-static int
-p_greeting(const unsigned char *b, size_t n, size_t *u, void *ctx)
-{
-	return vpin_socks5_greeting(b, n, u, &methods, ctx);
-}
-
-static int
-p_auth(const unsigned char *b, size_t n, size_t *u, void *ctx)
-{
-	return vpin_socks5_auth(b, n, u, ctx);
-}
-
-static int
-p_socks5(const unsigned char *b, size_t n, size_t *u, void *ctx)
-{
-	return vpin_socks5_request(b, n, u, ctx);
-}
-
-static int
-p_socks4(const unsigned char *b, size_t n, size_t *u, void *ctx)
-{
-	return vpin_socks4(b, n, u, ctx);
-}
-
-static int
-p_http(const unsigned char *b, size_t n, size_t *u, void *ctx)
-{
-	return vpin_http(b, n, u, ctx);
-}
-
-static int
-p_first(const unsigned char *b, size_t n, size_t *u, void *ctx)
-{
-	*u = 0;
-	return n > 0 ? VPIN_DONE : VPIN_MORE;
-}
-
-/* Handles a stage's failure: the right reply, a log line, exit. */
-static void
-stage_failed(int st, const char *what)
-{
-	if (cfgerr)
-		exit(EX_CONFIG);
-	switch (st) {
-	case ST_EOF:
-		/* A connect-and-close is a health check, not an error. */
-		vplog_info("%s: client closed the connection", what);
-		exit(ilen == 0 ? 0 : EX_DATAERR);
-	case ST_TIMEOUT:
-		vplog_info("%s: request timed out", what);
-		exit(EX_TEMPFAIL);
-	case ST_ERR:
-		vplog_info("%s: read: %s", what, strerror(errno));
-		exit(EX_IOERR);
-	default:
-		if (vpdsp.req.err == VPIN_E_VERSION || vpdsp.req.err == VPIN_E_NONE) {
-			vplog_info("%s: %s", what, vpdsp.req.reason ?
-			    vpdsp.req.reason : "request too large");
-			exit(EX_DATAERR);
-		}
-		if (vpdsp.req.err == VPIN_E_NOMETHOD) {
-			(void)vpio_writeall(1, "\x05\xff", 2);
-			vplog_info("%s: %s", what, vpdsp.req.reason);
-			vpdsp_linger_close();
-			exit(EX_DATAERR);
-		}
-		vpdsp_fail(inbound_class(vpdsp.req.err), "%s: %s", what, vpdsp.req.reason);
-	}
-}
-
-/* SOCKS5: greeting, optional RFC 1929 auth, request. */
-static void
-read_socks5(void)
-{
-	int st;
-	unsigned char rep[2] = { 0x05, 0x00 };
-
-	vpdsp.reply = VPRP_NONE;	/* no request yet: nothing to answer */
-	if ((st = read_stage(p_greeting, &vpdsp.req)) != ST_DONE)
-		stage_failed(st, "socks5 greeting");
-	if (vpdsp.users != NULL) {
-		if (!(methods & (1u << 2))) {
-			(void)vpio_writeall(1, "\x05\xff", 2);
-			vplog_info("socks5: client offers no user/password method");
-			vpdsp_linger_close();
-			exit(vpreply_exit(VPR_AUTH));
-		}
-		rep[1] = 0x02;
-	} else if (!(methods & 1u)) {
-		(void)vpio_writeall(1, "\x05\xff", 2);
-		vplog_info("socks5: client offers no 'no authentication' method");
-		vpdsp_linger_close();
-		exit(EX_DATAERR);
-	}
-	if (vpio_writeall(1, rep, 2) != 2)
-		exit(EX_IOERR);
-	if (vpdsp.users != NULL) {
-		if ((st = read_stage(p_auth, &vpdsp.req)) != ST_DONE)
-			stage_failed(st, "socks5 auth");
-		if (!vpusers_check(vpdsp.users, vpdsp.req.user, vpdsp.req.pass)) {
-			char u[80];
-
-			(void)vpio_writeall(1, "\x01\x01", 2);
-			vplog_warn("socks5: authentication failed for user '%s'",
-			    vplog_safe(u, sizeof(u), vpdsp.req.user));
-			vpdsp_linger_close();
-			exit(vpreply_exit(VPR_AUTH));
-		}
-		explicit_bzero(vpdsp.req.pass, sizeof(vpdsp.req.pass));
-		if (vpio_writeall(1, "\x01\x00", 2) != 2)
-			exit(EX_IOERR);
-		vpdsp.user = vpdsp.req.user;
-	}
-	vpdsp.reply = VPRP_SOCKS5;
-	if ((st = read_stage(p_socks5, &vpdsp.req)) != ST_DONE)
-		stage_failed(st, "socks5 request");
-}
-
-static void
-read_socks4(void)
-{
-	int st;
-
-	vpdsp.reply = VPRP_SOCKS4;
-	if ((st = read_stage(p_socks4, &vpdsp.req)) != ST_DONE)
-		stage_failed(st, "socks4 request");
-	if (vpdsp.users != NULL)
-		vpdsp_fail(VPR_NOTALLOWED, "socks4: users are configured and SOCKS4 "
-		    "cannot authenticate");
-	vpdsp.user = NULL;	/* the SOCKS4 user id is not authenticated */
-}
-
-static void
-read_http(void)
-{
-	int st;
-	char u[80];
-
-	vpdsp.reply = VPRP_HTTP;
-	if ((st = read_stage(p_http, &vpdsp.req)) != ST_DONE)
-		stage_failed(st, "http request");
-	if (vpdsp.users != NULL) {
-		if (!vpdsp.req.has_auth)
-			vpdsp_fail(VPR_AUTH, "http: no Proxy-Authorization");
-		if (!vpusers_check(vpdsp.users, vpdsp.req.user, vpdsp.req.pass))
-			vpdsp_fail(VPR_AUTH, "http: authentication failed for user '%s'",
-			    vplog_safe(u, sizeof(u), vpdsp.req.user));
-		vpdsp.user = vpdsp.req.user;
-	}
-	explicit_bzero(vpdsp.req.pass, sizeof(vpdsp.req.pass));
+	vpdsp.req = hs.req;	/* the head, if any, moves with it */
+	hs.req.head = NULL;
+	vpdsp.reply = hs.reply;
+	vpdsp.user = hs.user != NULL ? vpdsp.req.user : NULL;
+	vpdsp.inbound = hs.inbound;
 	/* A plain request's rewritten head goes first to the origin. */
-	if (!vpdsp.req.http_connect)
+	if (vpdsp.req.proto == VPIN_HTTP && !vpdsp.req.http_connect)
 		vpdsp_add_pre(vpdsp.req.head, vpdsp.req.headlen);
-}
-
-/* Reads the client's request (protocol by -i or by the first byte). */
-static void
-read_request(void)
-{
-	enum vpin_proto p = iflag;
-	int st;
-
-	if (p == VPIN_UNKNOWN) {
-		vpdsp.reply = VPRP_NONE;
-		if ((st = read_stage(p_first, NULL)) != ST_DONE)
-			stage_failed(st, "request");
-		p = vpin_detect(ibuf, ilen);
-		if (p == VPIN_UNKNOWN && isock) {
-			unsigned char b;
-
-			if (recv(0, &b, 1, MSG_PEEK) == 1)
-				p = vpin_detect(&b, 1);
-		}
-		if (p == VPIN_UNKNOWN) {
-			vplog_info("request: unknown protocol");
-			exit(cfgerr ? EX_CONFIG : EX_DATAERR);
-		}
-	}
-	switch (p) {
-	case VPIN_SOCKS5:
-		read_socks5();
-		vpdsp.inbound = "socks5";
-		break;
-	case VPIN_SOCKS4:
-		read_socks4();
-		vpdsp.inbound = "socks4";
-		break;
-	default:
-		read_http();
-		vpdsp.inbound = "http";
-		break;
-	}
 }
 
 /*

@@ -22,7 +22,9 @@
  *               h->exit is the status vp-dispatch exits with, h->why
  *               the log line, h->loglevel how loudly to log it
  *   VPHS_CLOSE  close without a reply (EOF, unknown protocol, a
- *               request too large to answer); h->exit and h->why set
+ *               request too large to answer; h->out may still hold
+ *               what the stages completed in this call answered, e.g.
+ *               05 00: send it first); h->exit and h->why set
  *               (exit 0 for a connect-and-close: EOF before any byte
  *               of the current stage; why still says so, at INFO)
  *
