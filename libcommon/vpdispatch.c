@@ -381,14 +381,66 @@ env_num(const char *name)
 	return (long)v;
 }
 
+/*
+ * client_setup(): is the client on fd 0 a stream socket (isock)? If so,
+ * replies and relayed bytes go out at once (no Nagle).
+ */
+static void
+client_setup(void)
+{
+	int type, one = 1;
+	socklen_t tl = sizeof(type);
+
+	isock = getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+	    type == SOCK_STREAM;
+	if (isock)
+		(void)setsockopt(0, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* outbound(): the route's outbound takes the connection (vpdsp.kind). */
+static void __attribute__((noreturn))
+outbound(void)
+{
+	switch (vpdsp.kind) {
+	case VPRULE_REJECT:
+		vpdsp_fail(VPR_NOTALLOWED, "%s:%u: route %s rejects", vpdsp.host,
+		    vpdsp.port, vpdsp.route);
+	case VPRULE_BLACKHOLE:
+		vplog_info("%s:%u: route %s: blackhole", vpdsp.host, vpdsp.port,
+		    vpdsp.route);
+		exit(0);
+	case VPRULE_EXEC:
+	case VPRULE_EXEC_EARLY:
+		vpdsp_run_exec(vpdsp.kind == VPRULE_EXEC_EARLY);
+	case VPRULE_SOCKS5:
+		vpdsp_run_socks5();
+	default:
+		vpdsp_run_direct();
+	}
+}
+
+/*
+ * vpdsp_resume(): for vp-listen's engine: a forked child with the
+ * client socket on fd 0 and 1 and vpdsp filled in (request, reply,
+ * replied, user, inbound, protocol, host, port, route, kind, arg,
+ * sniffed, pre, users, rules) hands the connection to the route's
+ * outbound exactly as vp-dispatch would. Never returns.
+ */
+void
+vpdsp_resume(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	client_setup();
+	outbound();
+}
+
 int
 vpdispatch_main(int argc, char *argv[])
 {
 	struct vprules_conn rc;
 	struct vprules_out ro;
 	char err[1024], h[80];
-	int ch, type;
-	socklen_t tl = sizeof(type);
+	int ch;
 	int64_t ms;
 
 	vplog_init("vp-dispatch");
@@ -445,14 +497,7 @@ vpdispatch_main(int argc, char *argv[])
 		vplog_die(EX_USAGE, "-t cannot be used with -i or -a");
 
 	deadline = vpio_now_ms() + Tflag;
-	isock = getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
-	    type == SOCK_STREAM;
-	if (isock) {
-		/* Replies and relayed bytes go out at once (no Nagle). */
-		int one = 1;
-
-		(void)setsockopt(0, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
+	client_setup();
 	if (getenv("PROTO") == NULL && isock)
 		(void)vpucspi_fill_environ(0);
 	load_users();
@@ -523,24 +568,5 @@ vpdispatch_main(int argc, char *argv[])
 	/* Bytes already read past the request go first to the outbound. */
 	if (ilen > 0)
 		vpdsp_add_pre(ibuf, ilen);
-	switch (vpdsp.kind) {
-	case VPRULE_REJECT:
-		vpdsp_fail(VPR_NOTALLOWED, "%s:%u: route %s rejects", vpdsp.host,
-		    vpdsp.port, vpdsp.route);
-		break;
-	case VPRULE_BLACKHOLE:
-		vplog_info("%s:%u: route %s: blackhole", vpdsp.host, vpdsp.port,
-		    vpdsp.route);
-		exit(0);
-	case VPRULE_EXEC:
-	case VPRULE_EXEC_EARLY:
-		vpdsp_run_exec(vpdsp.kind == VPRULE_EXEC_EARLY);
-		break;
-	case VPRULE_SOCKS5:
-		vpdsp_run_socks5();
-		break;
-	default:
-		vpdsp_run_direct();
-	}
-	return 0;
+	outbound();
 }

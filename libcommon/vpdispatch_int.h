@@ -41,6 +41,15 @@ void	vpdsp_linger_close(void);
 int	vpdsp_answer(enum vpr_class c, const struct sockaddr *bound);
 void	vpdsp_fail(enum vpr_class c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
+/*
+ * vpdsp_resume(): the route's outbound (reject, blackhole, exec,
+ * exec-early, socks5, direct) takes the connection, as at the end of
+ * vp-dispatch. For vp-listen's engine: call it in a forked child with
+ * the client socket on fd 0 and 1, the UCSPI environment set, and vpdsp
+ * filled in (req, reply, replied, user, inbound, protocol, host, port,
+ * route, kind, arg, sniffed, pre by vpdsp_add_pre, users, rules).
+ */
+void	vpdsp_resume(void) __attribute__((noreturn));
 
 /* vpdispatch_out.c */
 void	vpdsp_add_pre(const void *p, size_t n);
