@@ -170,13 +170,15 @@ stage_failed(int st)
  * handshake_end(): the handshake refused (VPHS_FAIL) or closed
  * (VPHS_CLOSE): its bytes to the client, its log line, its exit status.
  * With a configuration error, what the client's bytes ended exits 78
- * silently (the config error is logged already).
+ * silently, unanswered (the config error is logged already).
  */
 static void __attribute__((noreturn))
 handshake_end(int st)
 {
-	if (cfgerr && hs.parsefail)
+	if (cfgerr && hs.parsefail) {
+		(void)vpio_writeall(1, hs.out, hs.outstages);
 		exit(EX_CONFIG);
+	}
 	if (hs.outlen > 0)
 		(void)vpio_writeall(1, hs.out, hs.outlen);
 	if (hs.loglevel == VPLOG_WARN)

@@ -48,6 +48,13 @@ vphs_free(struct vphs *h)
 	vpin_free(&h->req);
 }
 
+/* Starts the refusal in h->out: what is there answered earlier stages. */
+static void
+refusal(struct vphs *h)
+{
+	h->outstages = h->outlen;
+}
+
 /* Appends n bytes to h->out (they always fit: at most 4 + a reply). */
 static void
 put(struct vphs *h, const void *p, size_t n)
@@ -70,6 +77,8 @@ end(struct vphs *h, int st, int status, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(h->why, sizeof(h->why), fmt, ap);
 	va_end(ap);
+	if (st == VPHS_CLOSE)
+		h->outstages = h->outlen;
 	h->exit = status;
 	h->loglevel = level;
 	h->stage = S_END;
@@ -88,6 +97,7 @@ fail_class(struct vphs *h, enum vpr_class c, const char *msg)
 	char rep[VPREPLY_MAX];
 	ssize_t n;
 
+	refusal(h);
 	n = vpreply_encode(h->reply, c, NULL, rep, sizeof(rep));
 	if (n > 0)
 		put(h, rep, (size_t)n);
@@ -122,6 +132,7 @@ stage_bad(struct vphs *h)
 		return end(h, VPHS_CLOSE, EX_DATAERR, VPLOG_INFO, "%s: %s", w,
 		    h->req.reason != NULL ? h->req.reason : "request too large");
 	case VPIN_E_NOMETHOD:
+		refusal(h);
 		put(h, "\x05\xff", 2);
 		return end(h, VPHS_FAIL, EX_DATAERR, VPLOG_INFO, "%s: %s", w,
 		    h->req.reason);
@@ -142,6 +153,7 @@ stage_done(struct vphs *h, const struct vphs_conf *c)
 	case S_GREETING:
 		if (c->users != NULL) {
 			if (!(h->methods & (1u << 2))) {
+				refusal(h);
 				put(h, "\x05\xff", 2);
 				return end(h, VPHS_FAIL, vpreply_exit(VPR_AUTH),
 				    VPLOG_INFO, "socks5: client offers no "
@@ -152,6 +164,7 @@ stage_done(struct vphs *h, const struct vphs_conf *c)
 			return VPHS_MORE;
 		}
 		if (!(h->methods & 1u)) {
+			refusal(h);
 			put(h, "\x05\xff", 2);
 			return end(h, VPHS_FAIL, EX_DATAERR, VPLOG_INFO,
 			    "socks5: client offers no 'no authentication' method");
@@ -164,6 +177,7 @@ stage_done(struct vphs *h, const struct vphs_conf *c)
 		ok = vpusers_check(c->users, h->req.user, h->req.pass);
 		explicit_bzero(h->req.pass, sizeof(h->req.pass));
 		if (!ok) {
+			refusal(h);
 			put(h, "\x01\x01", 2);
 			return end(h, VPHS_FAIL, vpreply_exit(VPR_AUTH), VPLOG_WARN,
 			    "socks5: authentication failed for user '%s'",

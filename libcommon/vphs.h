@@ -91,6 +91,11 @@ struct vphs {
 						   unknown protocol */
 	unsigned char		 out[VPREPLY_MAX];
 	size_t			 outlen;
+	size_t			 outstages;	/* FAIL/CLOSE: out[0..
+						   outstages) answers
+						   stages completed in
+						   this call (05 00, ...);
+						   the refusal follows */
 };
 
 /* vphs_init(): starts a handshake (zeroes h). */

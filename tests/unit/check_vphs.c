@@ -67,6 +67,7 @@ struct run {
 	unsigned char	 out[1024];	/* every byte sent to the client */
 	size_t		 outlen;
 	size_t		 consumed;	/* sum of *used */
+	size_t		 lastout;	/* bytes out in the last call */
 	size_t		 fed;		/* input bytes given so far */
 };
 
@@ -104,6 +105,7 @@ drive(struct run *r, const struct vphs_conf *c, const void *in, size_t len,
 		ck_assert_uint_le(r->outlen + r->h.outlen, sizeof(r->out));
 		memcpy(r->out + r->outlen, r->h.out, r->h.outlen);
 		r->outlen += r->h.outlen;
+		r->lastout = r->h.outlen;
 		r->h.outlen = 0;
 		r->consumed += used;
 		memmove(buf, buf + used, have - used);
@@ -293,6 +295,7 @@ START_TEST(socks5_users)
 	req = s5_auth(in, "eve\n", "secret");
 	ck_assert_int_eq(drive(&r, &mixed_u, in, req, 0, 0), VPHS_FAIL);
 	out_is(&r, "\x05\x02\x01\x01", 4);
+	ck_assert_uint_eq(r.h.outstages, 2);
 	ck_assert_str_eq(r.h.why, "socks5: authentication failed for user 'eve?'");
 	/* Empty password is a password like another (and wrong here). */
 	req = s5_auth(in, "bob", "");
@@ -398,6 +401,11 @@ START_TEST(socks5_bad_requests)
 			    chunks[j], 0) == t[i].st, "case %zu chunk %zu", i,
 			    chunks[j]);
 			out_is(&r, t[i].out, t[i].outlen);
+			/* 05 00 before the refusal if in the same call. */
+			ck_assert_uint_eq(r.h.outstages, r.lastout -
+			    (t[i].st == VPHS_FAIL ? 10 : 0));
+			if (chunks[j] == 0)
+				ck_assert_uint_eq(r.h.outstages, 2);
 			ck_assert_int_eq(r.h.exit, t[i].exit);
 			ck_assert_str_eq(r.h.why, t[i].why);
 			ck_assert_int_eq(r.h.parsefail, 1);
