@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "vpapplet.h"
+#include "vpengine.h"
 #include "vpendpoint.h"
 #include "vpio.h"
 #include "vplisten.h"
@@ -61,6 +62,7 @@ struct slot {
 	int64_t		deadline;	/* HEADER */
 	unsigned char	key[17];	/* source address for -C */
 	int		haskey;
+	int		engine;		/* RUNNING in the engine */
 	int		pp;		/* PROXY addresses override */
 	struct sockaddr_storage ppsrc, ppdst;
 	unsigned char	*hbuf;		/* HEADER: bytes of the header */
@@ -78,9 +80,10 @@ static struct {
 	int	proxy;		/* -p */
 	int64_t	header_ms;	/* -t */
 	int	exec_always;	/* -X: never run an applet in-process */
+	int	no_engine;	/* -P: a process per connection */
 	const char *user;	/* -u: drop to this user after binding */
 	const char *group;	/* -g */
-} o = { 0, 0, 0, DEFAULT_LIMIT, 0, -1, 0, HEADER_MS, 0, NULL, NULL };
+} o = { 0, 0, 0, DEFAULT_LIMIT, 0, -1, 0, HEADER_MS, 0, 0, NULL, NULL };
 
 static struct slot *slots;
 static int *freelist;		/* stack of free slot indexes */
@@ -95,6 +98,9 @@ static char **prog_argv;
 static vpapplet_fn applet;	/* run in a forked child, no exec */
 static sigset_t changed_sigs;	/* dispositions we changed (SIGPIPE) */
 static int64_t backoff_until;
+static pid_t engine_pid = -1;	/* the engine (vpengine.h), if any */
+static int engine_ctl = -1;
+static struct vpeng_conf engconf;
 
 static void	usage(void) __attribute__((noreturn));
 static void	check_program(const char *);
@@ -108,6 +114,9 @@ static void	header_done(struct slot *, const struct vppp_info *);
 static void	route(struct slot *);
 static void	start(struct slot *);
 static void	reap(void);
+static void	ended(struct slot *);
+static void	engine_read(void);
+static void	engine_gone(const char *);
 static void	free_slot(struct slot *);
 static void	drop(struct slot *, const char *, const char *);
 static int	source_count(const unsigned char *);
@@ -118,7 +127,7 @@ static void	shutdown_now(int);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: vp-listen [-1DpqvX] [-b backlog] "
+	fprintf(stderr, "usage: vp-listen [-1DPpqvX] [-b backlog] "
 	    "[-C per-source] [-c limit] [-g group]\n"
 	    "                 [-N fd] [-t timeout] [-u user] "
 	    "endpoint program [arg ...]\n");
@@ -140,7 +149,7 @@ main(int argc, char *argv[])
 	sigemptyset(&changed_sigs);
 	sigaddset(&changed_sigs, SIGPIPE);	/* every other one is default */
 
-	while ((ch = getopt(argc, argv, "+1b:C:c:Dg:hN:pqt:u:vX")) != -1) {
+	while ((ch = getopt(argc, argv, "+1b:C:c:Dg:hN:Ppqt:u:vX")) != -1) {
 		switch (ch) {
 		case '1':
 			o.print_port = 1;
@@ -175,6 +184,9 @@ main(int argc, char *argv[])
 			if (fcntl(o.notify_fd, F_GETFD) == -1)
 				vplog_die(EX_USAGE, "notification fd %d is "
 				    "not open", o.notify_fd);
+			break;
+		case 'P':
+			o.no_engine = 1;
 			break;
 		case 'p':
 			o.proxy = 1;
@@ -249,6 +261,24 @@ main(int argc, char *argv[])
 	if (vpprivs_drop(o.user, o.group, err, sizeof(err)) == -1)
 		vplog_die(EX_CONFIG, "%s", err);
 
+	/*
+	 * vp-dial HOST PORT and vp-dispatch: one engine process serves
+	 * every connection in an event loop (vpengine.h), unless -P.
+	 */
+	if (applet != NULL && !o.no_engine) {
+		char why[128];
+
+		if (vpengine_conf(prog_argv, &engconf, why, sizeof(why)) == 0) {
+			engine_pid = vpengine_start(&engconf, prog_argv, lis.fds,
+			    lis.nfds, &changed_sigs, &engine_ctl);
+			if (engine_pid == -1)
+				vplog_warn_errno("cannot start the engine; a "
+				    "process per connection");
+		} else
+			vplog_debug("%s: %s: a process per connection",
+			    prog_argv[0], why);
+	}
+
 	if ((slots = calloc((size_t)o.limit, sizeof(*slots))) == NULL ||
 	    (freelist = calloc((size_t)o.limit, sizeof(*freelist))) == NULL)
 		vplog_die(EX_OSERR, "out of memory");
@@ -270,7 +300,10 @@ main(int argc, char *argv[])
 		vplog_warn_errno("readiness on NOTIFY_SOCKET");
 	vplog_debug("listening on %s (%zu socket%s), limit %d%s", argv[0],
 	    lis.nfds, lis.nfds == 1 ? "" : "s", o.limit,
+	    engine_pid > 0 ? ", connections served by the engine, pid " :
 	    applet ? ", program run in forked children without exec" : "");
+	if (engine_pid > 0)
+		vplog_debug("engine pid %ld", (long)engine_pid);
 
 	serve(sfd);
 	/* NOTREACHED */
@@ -342,7 +375,7 @@ serve(int sfd)
 	int64_t now, next;
 	int timeout, r, sig, accepting;
 
-	maxpfd = 1 + lis.nfds + (size_t)o.limit;
+	maxpfd = 2 + lis.nfds + (size_t)o.limit;
 	if ((pfd = calloc(maxpfd, sizeof(*pfd))) == NULL ||
 	    (hslot = calloc(maxpfd, sizeof(*hslot))) == NULL)
 		vplog_die(EX_OSERR, "out of memory");
@@ -357,6 +390,8 @@ serve(int sfd)
 			pfd[npfd].fd = accepting ? lis.fds[nl] : -1;
 			pfd[npfd++].events = POLLIN;
 		}
+		pfd[npfd].fd = engine_ctl;
+		pfd[npfd++].events = POLLIN;
 		next = -1;
 		if (!accepting && nfree > 0)
 			next = backoff_until;
@@ -393,7 +428,9 @@ serve(int sfd)
 			}
 			reap();
 		}
-		for (i = 1 + lis.nfds; i < npfd; i++) {
+		if (pfd[1 + lis.nfds].revents)
+			engine_read();
+		for (i = 2 + lis.nfds; i < npfd; i++) {
 			if (pfd[i].revents == 0)
 				continue;
 			if (hslot[i]->state == S_HEADER)
@@ -627,6 +664,24 @@ start(struct slot *s)
 {
 	int e;
 
+	if (engine_ctl >= 0) {
+		/* the slot's index rides in the id's top bits */
+		if (vpengine_pass(engine_ctl, (uint64_t)(s - slots) << 40 |
+		    (s->id & 0xffffffffffull), s->fd, s->pp ? &s->ppsrc : NULL,
+		    s->pp ? &s->ppdst : NULL) == 0) {
+			close(s->fd);
+			s->fd = -1;
+			s->state = S_RUNNING;
+			s->engine = 1;
+			vplog_info("connection %llu from %s: to the engine",
+			    (unsigned long long)s->id, s->peer);
+			return;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			engine_gone(strerror(errno));
+		/* the engine is behind: this one gets a process */
+	}
+
 	if (s->pp) {
 		e = vpucspi_env_addrs(&env, (struct sockaddr *)&s->ppsrc,
 		    (struct sockaddr *)&s->ppdst);
@@ -669,11 +724,10 @@ start(struct slot *s)
 static void
 reap(void)
 {
-	struct slot *s, *w;
-	unsigned char key[17];
+	struct slot *s;
 	pid_t pid;
 	size_t i;
-	int st, haskey;
+	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		s = NULL;
@@ -683,8 +737,14 @@ reap(void)
 				s = &slots[i];
 				break;
 			}
-		if (s == NULL)
+		if (s == NULL) {
+			if (pid == engine_pid) {
+				engine_pid = -1;
+				engine_gone(WIFSIGNALED(st) ? "killed by a signal" :
+				    "exited");
+			}
 			continue;
+		}
 		if (WIFSIGNALED(st))
 			vplog_info("connection %llu from %s: pid %ld killed "
 			    "by signal %d after %.3fs",
@@ -696,23 +756,96 @@ reap(void)
 			    "%d after %.3fs", (unsigned long long)s->id,
 			    s->peer, (long)pid, WEXITSTATUS(st),
 			    (double)(vpio_now_ms() - s->start) / 1000);
-		haskey = s->haskey;
-		memcpy(key, s->key, sizeof(key));
-		free_slot(s);
-		if (nwaitsrc == 0 || !haskey)
-			continue;
-		/* The oldest connection waiting for this source. */
-		w = NULL;
-		for (i = 0; i < hiwater; i++)
-			if (slots[i].state == S_WAITSRC &&
-			    memcmp(slots[i].key, key, sizeof(key)) == 0 &&
-			    (w == NULL || slots[i].id < w->id))
-				w = &slots[i];
-		if (w != NULL) {
-			nwaitsrc--;
-			start(w);
-		}
+		ended(s);
 	}
+}
+
+/* A running connection has ended: its slot is free, its source's turn. */
+static void
+ended(struct slot *s)
+{
+	struct slot *w;
+	unsigned char key[17];
+	size_t i;
+	int haskey;
+
+	haskey = s->haskey;
+	memcpy(key, s->key, sizeof(key));
+	free_slot(s);
+	if (nwaitsrc == 0 || !haskey)
+		return;
+	/* The oldest connection waiting for this source. */
+	w = NULL;
+	for (i = 0; i < hiwater; i++)
+		if (slots[i].state == S_WAITSRC &&
+		    memcmp(slots[i].key, key, sizeof(key)) == 0 &&
+		    (w == NULL || slots[i].id < w->id))
+			w = &slots[i];
+	if (w != NULL) {
+		nwaitsrc--;
+		start(w);
+	}
+}
+
+/* Connections the engine has finished. */
+static void
+engine_read(void)
+{
+	uint64_t ids[128];
+	int st[128];
+	struct slot *s;
+	size_t idx;
+	int n, i;
+
+	while ((n = vpengine_done(engine_ctl, ids, st, 128)) > 0) {
+		for (i = 0; i < n; i++) {
+			idx = (size_t)(ids[i] >> 40);
+			if (idx >= hiwater)
+				continue;
+			s = &slots[idx];
+			if (s->state != S_RUNNING || !s->engine ||
+			    (s->id & 0xffffffffffull) != (ids[i] & 0xffffffffffull))
+				continue;
+			if (st[i] < 0)
+				vplog_info("connection %llu from %s: killed by "
+				    "signal %d after %.3fs",
+				    (unsigned long long)s->id, s->peer, -st[i],
+				    (double)(vpio_now_ms() - s->start) / 1000);
+			else
+				vplog_info("connection %llu from %s: exited %d "
+				    "after %.3fs", (unsigned long long)s->id,
+				    s->peer, st[i],
+				    (double)(vpio_now_ms() - s->start) / 1000);
+			ended(s);
+		}
+		if (n < 128)
+			return;
+	}
+	if (n == -1)
+		engine_gone("its control socket closed");
+}
+
+/*
+ * The engine has gone (a crash: it never leaves while we run): its
+ * connections are lost; from now on a process per connection.
+ */
+static void
+engine_gone(const char *why)
+{
+	size_t i;
+	int n = 0;
+
+	if (engine_ctl < 0)
+		return;
+	close(engine_ctl);
+	engine_ctl = -1;
+	for (i = 0; i < hiwater; i++)
+		if (slots[i].state == S_RUNNING && slots[i].engine) {
+			n++;
+			ended(&slots[i]);
+		}
+	vplog_warn("the engine %s; %d connection%s lost; a process per "
+	    "connection from now on", why, n, n == 1 ? "" : "s");
 }
 
 static void

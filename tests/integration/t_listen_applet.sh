@@ -1,6 +1,6 @@
 #!/bin/sh
-# vp-listen running our sibling vp-dispatch in forked children without
-# exec (vpapplet): it works as the exec'd program does (curl through
+# vp-listen -P (a process per connection, no engine) running our sibling
+# vp-dispatch in forked children without exec (vpapplet): it works as the exec'd program does (curl through
 # SOCKS5 and HTTP proxying), the child is a fork of vp-listen with only
 # fds 0-2 and no signal blocked; -X and a
 # vp-dispatch that is not our sibling are exec'd instead.
@@ -14,7 +14,7 @@ HP=$(free_port)
 bg python3 -m http.server --bind 127.0.0.1 --directory "$T/www" "$HP"
 wait_tcp "$HP" || { notok "http origin did not start"; finish; }
 
-listen_ready P vp-listen -1 -vv tcp:127.0.0.1:0 vp-dispatch 2>"$T/a.log"
+listen_ready P vp-listen -1 -vv -P tcp:127.0.0.1:0 vp-dispatch 2>"$T/a.log"
 LP=$LASTPID
 grep -q 'without exec' "$T/a.log" && ok "sibling vp-dispatch is run without exec" || \
     notok "applet mode not chosen: $(cat "$T/a.log")"
@@ -93,7 +93,7 @@ i=0
 while [ -n "$(ps -o pid= --ppid "$LP")" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 [ -z "$(ps -o pid= --ppid "$LP")" ] && ok "applet children reaped" || notok "children left: $(ps -o pid,stat,cmd --ppid "$LP")"
 # vp-dial is an applet too: the port forwarder runs without exec.
-listen_ready FP vp-listen -1 -vv tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$HP" 2>"$T/f.log"
+listen_ready FP vp-listen -1 -vv -P tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$HP" 2>"$T/f.log"
 grep -q 'without exec' "$T/f.log" && ok "sibling vp-dial is run without exec" || \
     notok "vp-dial applet mode not chosen: $(cat "$T/f.log")"
 out=$(curl -s --max-time 20 "http://127.0.0.1:$FP/index.html")
