@@ -125,19 +125,6 @@ vpdsp_fail(enum vpr_class c, const char *fmt, ...)
 	exit(vpreply_exit(c));
 }
 
-/* Logs a fatal line without exiting (the client is answered first). */
-static void log_fatal(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-log_fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vplog_vline(VPLOG_QUIET, "fatal", 0, fmt, ap);
-	va_end(ap);
-}
-
 /* A configuration error: a general failure to the client, exit 78. */
 static void __attribute__((noreturn))
 config_fail(void)
@@ -340,7 +327,7 @@ load_users(void)
 		return;
 	if ((vpdsp.users = vpusers_load(aflag, err, sizeof(err))) == NULL) {
 		/* As for rules: logged now, the client answered later. */
-		log_fatal("%s", err);
+		vplog_fatal("%s", err);
 		cfgerr = 1;
 	}
 }
@@ -510,7 +497,7 @@ vpdispatch_main(int argc, char *argv[])
 	 */
 	if (rflag != NULL &&
 	    (vpdsp.rules = vprules_open(rflag, err, sizeof(err))) == NULL) {
-		log_fatal("%s", err);
+		vplog_fatal("%s", err);
 		cfgerr = 1;
 	}
 

@@ -60,7 +60,6 @@
 #define BIGPIPE		(1024 * 1024)
 #define BIGAFTER	(4u * 1024 * 1024)	/* grow a busy direction's pipe */
 #define BUDGET		32		/* splices per direction per turn */
-#define RELOAD_MS	1000		/* rules/users re-checked this often */
 #define NRESOLVE	4
 
 /* epoll keys: generation << 32 | slot << 3 | role; specials top bit. */
@@ -160,7 +159,6 @@ static size_t npool;
 static struct vpusers *users;
 static struct vprules *rules;
 static int cfgerr;
-static int64_t reload_at;
 static struct stat users_st;
 static const sigset_t *chsigs;
 static const char *progname;
@@ -671,31 +669,18 @@ dest(const struct conn *c, char *buf, size_t n)
 
 /* --- configuration files: users and rules ------------------------- */
 
-static void log_fatal(const char *, ...) __attribute__((format(printf, 1, 2)));
 
-static void
-log_fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vplog_vline(VPLOG_QUIET, "fatal", 0, fmt, ap);
-	va_end(ap);
-}
-
-/* Loads -a and -r at most once a RELOAD_MS (a change is seen then). */
+/*
+ * Loads -a and -r when they changed (a few stat calls per connection),
+ * so the engine sees what a vp-dispatch started now would see.
+ */
 static void
 reload(void)
 {
-	struct vprules *nr;
 	struct vpusers *nu;
 	struct stat st;
 	char err[1024];
-	int64_t now = vpio_now_ms();
 
-	if (now < reload_at)
-		return;
-	reload_at = now + RELOAD_MS;
 	cfgerr = 0;
 	if (cf->users != NULL) {
 		if (stat(cf->users, &st) == -1 || users == NULL ||
@@ -703,12 +688,12 @@ reload(void)
 		    st.st_size != users_st.st_size ||
 		    st.st_mtim.tv_sec != users_st.st_mtim.tv_sec ||
 		    st.st_mtim.tv_nsec != users_st.st_mtim.tv_nsec ||
+		    st.st_ctim.tv_sec != users_st.st_ctim.tv_sec ||
 		    st.st_ctim.tv_nsec != users_st.st_ctim.tv_nsec) {
 			if ((nu = vpusers_load(cf->users, err, sizeof(err))) ==
 			    NULL) {
-				log_fatal("%s", err);
+				vplog_fatal("%s", err);
 				cfgerr = 1;
-				reload_at = now;	/* every connection */
 			} else {
 				/* forked children have their own copy */
 				if (users != NULL)
@@ -718,15 +703,12 @@ reload(void)
 			}
 		}
 	}
-	if (cf->rules != NULL) {
-		if ((nr = vprules_open(cf->rules, err, sizeof(err))) == NULL) {
-			log_fatal("%s", err);
+	if (cf->rules != NULL && (rules == NULL || !vprules_current(rules))) {
+		if (rules != NULL)
+			vprules_close(rules);
+		if ((rules = vprules_open(cf->rules, err, sizeof(err))) == NULL) {
+			vplog_fatal("%s", err);
 			cfgerr = 1;
-			reload_at = now;
-		} else {
-			if (rules != NULL)
-				vprules_close(rules);
-			rules = nr;
 		}
 	}
 }
@@ -1037,7 +1019,7 @@ connect_failed(struct conn *c, int err)
 
 	dest(c, d, sizeof(d));
 	if (cf->kind == VPENG_DIAL) {
-		log_fatal("connect to %s: %s", d, vpnet_strerror(err));
+		vplog_fatal("connect to %s: %s", d, vpnet_strerror(err));
 		c->status = vpreply_exit(vpreply_class_errno(err));
 		conn_close(c);
 		return;
@@ -1489,10 +1471,12 @@ route(struct conn *c)
 		conn_close(c);
 		return;
 	case VPRULE_EXEC:
-		/* the default direct route spelled out */
-		if (strcmp(x->arg, "vp-dial %h %p") == 0)
-			break;
-		/* FALLTHROUGH */
+		/* the default direct route spelled out runs here */
+		if (strcmp(x->arg, "vp-dial %h %p") != 0) {
+			fork_child(c);
+			return;
+		}
+		break;
 	case VPRULE_EXEC_EARLY:
 	case VPRULE_SOCKS5:
 		fork_child(c);

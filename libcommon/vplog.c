@@ -165,3 +165,13 @@ vp_exit_for(int err)
 		return EX_OSERR;
 	}
 }
+
+void
+vplog_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vplog_vline(VPLOG_QUIET, "fatal", 0, fmt, ap);
+	va_end(ap);
+}

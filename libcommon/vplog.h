@@ -29,6 +29,8 @@ void	vplog_die(int status, const char *fmt, ...)
 /* As vplog_die, appending ": strerror(errno)". */
 void	vplog_die_errno(int status, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
+/* A "fatal" line (shown even with -q) without exiting. */
+void	vplog_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	vplog_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	vplog_warn_errno(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));

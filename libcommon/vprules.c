@@ -900,6 +900,8 @@ struct vprules {
 	const struct rip6	*ip6;
 	const char		*str;
 	regex_t			**re;	/* lazily compiled, per item */
+	struct stat		 st;	/* of the compiled file mapped */
+	char			 cpath[PATH_MAX];
 };
 
 /* A string at off, or "" if off is out of range. */
@@ -951,6 +953,8 @@ vprules_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	r->size = (size_t)st.st_size;
+	r->st = st;
+	strlcpy(r->cpath, cpath, sizeof(r->cpath));
 	r->map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (r->map == MAP_FAILED) {
@@ -1030,6 +1034,29 @@ malformed:
 	    "with vp-dispatch -C %s", cpath, path);
 	vprules_close(r);
 	return NULL;
+}
+
+int
+vprules_current(const struct vprules *r)
+{
+	struct stat st;
+	uint32_t i;
+
+	if (stat(r->cpath, &st) == -1 || st.st_dev != r->st.st_dev ||
+	    st.st_ino != r->st.st_ino || st.st_size != r->st.st_size ||
+	    st.st_mtim.tv_sec != r->st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != r->st.st_mtim.tv_nsec)
+		return 0;
+	for (i = 0; i < r->h->ndep; i++) {
+		const struct dep *d = &r->deps[i];
+
+		if (stat(S(r, d->path), &st) == -1 ||
+		    st.st_mtim.tv_sec != d->mtime_sec ||
+		    st.st_mtim.tv_nsec != d->mtime_nsec ||
+		    st.st_size != d->size)
+			return 0;
+	}
+	return 1;
 }
 
 void

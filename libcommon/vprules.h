@@ -68,6 +68,14 @@ struct vprules *vprules_open(const char *path, char *err, size_t errlen);
 void	vprules_close(struct vprules *r);
 
 /*
+ * vprules_current(): 1 while r is still what vprules_open() would give:
+ * the compiled file is the one mapped (same inode, size and time) and
+ * the text and list files it was compiled from are unchanged; else 0.
+ * A few stat(2) calls; for a long-lived process that maps once.
+ */
+int	vprules_current(const struct vprules *r);
+
+/*
  * vprules_match(): the outbound for c: the first route whose matchers
  * all hold, else the default. Returns 0 and fills out (pointing into
  * the mapping), or -1 (ENOMEM).

@@ -67,39 +67,7 @@ start_port() {
 # tree PID cpu|pss: CPU seconds (incl. reaped children) or PSS KiB of
 # PID and all its descendants.
 tree() {
-	python3 - "$1" "$2" <<'EOF'
-import os, sys
-root, what = int(sys.argv[1]), sys.argv[2]
-kids = {}
-for d in os.listdir("/proc"):
-    if not d.isdigit():
-        continue
-    try:
-        st = open("/proc/%s/stat" % d).read()
-    except OSError:
-        continue
-    f = st[st.rindex(")") + 2:].split()
-    kids.setdefault(int(f[1]), []).append((int(d), f))
-def walk(pid):
-    yield pid
-    for k, _ in kids.get(pid, []):
-        yield from walk(k)
-tot = 0.0
-hz = os.sysconf("SC_CLK_TCK")
-for p in walk(root):
-    try:
-        if what == "cpu":
-            st = open("/proc/%d/stat" % p).read()
-            f = st[st.rindex(")") + 2:].split()
-            tot += sum(int(x) for x in f[11:15]) / hz
-        else:
-            for ln in open("/proc/%d/smaps_rollup" % p):
-                if ln.startswith("Pss:"):
-                    tot += int(ln.split()[1])
-    except OSError:
-        pass
-print("%.3f" % tot if what == "cpu" else int(tot))
-EOF
+	python3 "$(dirname "$0")/proctree.py" "$1" "$2"
 }
 field() { echo "$1" | tr ' ' '\n' | sed -n "/^$2\$/{n;p;}"; }
 

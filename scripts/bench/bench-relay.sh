@@ -66,12 +66,12 @@ wait_listen() {	# PORT: bounded wait until something listens there
 		_i=$((_i + 1)); sleep 0.05
 	done
 }
-cpu_ticks() {	# PID: utime+stime+cutime+cstime
-	awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0
+cpu_ticks() {	# PID: utime+stime+cutime+cstime of PID and its descendants
+	python3 "$(dirname "$0")/proctree.py" "$1" ticks 2>/dev/null || echo 0
 }
-wait_children() {	# PID: bounded wait until it has no children left
+wait_children() {	# PID N: bounded wait until it has at most N descendants
 	_i=0
-	while [ -n "$(ps -o pid= --ppid "$1" 2>/dev/null)" ] && [ $_i -lt 400 ]; do
+	while [ "$(python3 "$(dirname "$0")/proctree.py" "$1" count)" -gt "$2" ] && [ $_i -lt 400 ]; do
 		_i=$((_i + 1)); sleep 0.05
 	done
 }
@@ -90,6 +90,11 @@ start_relay() {
 	case $1 in
 	vp)
 		"$BIN/vp-listen" -q -c 256 -b 1024 "tcp:127.0.0.1:$RP" \
+		    "$BIN/vp-dial" -q 127.0.0.1 "$2" &
+		;;
+	vpP)
+		# -P: a process per connection instead of the engine
+		"$BIN/vp-listen" -P -q -c 256 -b 1024 "tcp:127.0.0.1:$RP" \
 		    "$BIN/vp-dial" -q 127.0.0.1 "$2" &
 		;;
 	socat)
@@ -120,9 +125,11 @@ bulk() {
 	_r=0
 	while [ $_r -lt "$RUNS" ]; do
 		_c0=0
-		[ -n "${3:-}" ] && _c0=$(cpu_ticks "$3")
+		_n0=0
+		[ -n "${3:-}" ] && _c0=$(cpu_ticks "$3") && \
+		    _n0=$(python3 "$(dirname "$0")/proctree.py" "$3" count)
 		_out=$("$BULK" send "$2" "$BYTES") || { echo "bulk $1 failed" >&2; return; }
-		[ -n "${3:-}" ] && wait_children "$3"
+		[ -n "${3:-}" ] && wait_children "$3" "$_n0"
 		_g=$(echo "$_out" | awk '{ print $2 }')
 		if [ -n "${3:-}" ]; then
 			_c1=$(cpu_ticks "$3")
@@ -153,7 +160,7 @@ D_GB=$GB
 rate direct "$RSRV"
 D_CR=$CR
 
-KINDS="vp socat"
+KINDS="vp vpP socat"
 [ "$HAVE_TCPSERVER" = 1 ] && KINDS="$KINDS tcpserver"
 for k in $KINDS; do
 	start_relay "$k" "$SINK"
@@ -171,6 +178,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%
 printf '\n%-30s %10s %12s %10s\n' relay Gbit/s "CPU s/GiB" conn/s
 printf '%-30s %10s %12s %10s\n' direct "$D_GB" - "$D_CR"
 printf '%-30s %10s %12s %10s\n' "vp-listen + vp-dial ($LINK)" "$vp_GB" "$vp_CPU" "$vp_CR"
+printf '%-30s %10s %12s %10s\n' "  the same, -P (fork/conn)" "$vpP_GB" "$vpP_CPU" "$vpP_CR"
 printf '%-30s %10s %12s %10s\n' "socat fork" "$socat_GB" "$socat_CPU" "$socat_CR"
 if [ "$HAVE_TCPSERVER" = 1 ]; then
 	printf '%-30s %10s %12s %10s\n' "tcpserver + socat" "$tcpserver_GB" "$tcpserver_CPU" "$tcpserver_CR"

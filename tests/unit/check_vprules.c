@@ -239,9 +239,12 @@ START_TEST(order_and_lists)
 	ck_assert_str_eq(route(r, "2001:db8:1::5", 1), "drop");
 	ck_assert_str_eq(route(r, "198.51.100.9", 1), "drop");
 	ck_assert_str_eq(route(r, "198.51.100.10", 1), "d");
+	/* vprules_current(): a list file changed since compiling */
+	ck_assert_int_eq(vprules_current(r), 1);
+	age(dl, 5);
+	ck_assert_int_eq(vprules_current(r), 0);
 	vprules_close(r);
 	/* A changed list file makes the compiled form stale. */
-	age(dl, 5);
 	ck_assert_ptr_null(vprules_open(path, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "stale") != NULL, "%s", err);
 }
@@ -369,9 +372,18 @@ START_TEST(stale_missing_corrupt)
 	ck_assert_int_eq(vprules_compile(path, err, sizeof(err)), 0);
 	r = vprules_open(path, err, sizeof(err));
 	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(vprules_current(r), 1);
+	/* recompiled (a new file renamed over the old): not current */
+	ck_assert_int_eq(vprules_compile(path, err, sizeof(err)), 0);
+	ck_assert_int_eq(vprules_current(r), 0);
 	vprules_close(r);
+	r = vprules_open(path, err, sizeof(err));
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(vprules_current(r), 1);
 	/* The text changed after compiling. */
 	age(path, 10);
+	ck_assert_int_eq(vprules_current(r), 0);
+	vprules_close(r);
 	ck_assert_ptr_null(vprules_open(path, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "stale") != NULL, "%s", err);
 	/* A rules file others can write is refused. */
