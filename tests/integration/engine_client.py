@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Clients for t_listen_engine.sh (vp-listen's connection engine).
+
+Each prints what it saw, one fact a line, for the shell to match; every
+wait is bounded. Processes are counted from /proc (children by ppid).
+
+  many PORT N LPID LOG      N idle connections; once LOG shows all N
+                            passed to the engine, count vp-listen's
+                            children and grandchildren, then echo a
+                            distinct payload on each
+  idle PORT                 an idle and an active connection through
+                            vp-dial -i 1s; when is each closed
+  term PORT LPID EPID       a connection open, SIGTERM to vp-listen;
+                            vp-listen exits, the connection still works
+                            both ways, new ones are refused, the engine
+                            exits once the connection ends
+  limit PORT LPID           -c 2 against a banner backend ("hi"): three
+                            clients, the third waits for a slot
+  s5hold PORT HOST DPORT LPID EPID PAUSE
+                            SOCKS5 CONNECT, PAUSE seconds idle, echo a
+                            payload while the connection is open, count
+                            processes
+  flood PORT N OPORT EPID FILE
+                            N silent connections to vp-dispatch -T 1; a
+                            normal SOCKS5 GET of FILE from the origin at
+                            OPORT meanwhile; engine RSS; when are the
+                            silent ones closed
+"""
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+
+def children(pid):
+    """Pids whose parent is pid (zombies excluded)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        f = st.rsplit(")", 1)[1].split()
+        if f[0] != "Z" and int(f[1]) == int(pid):
+            out.append(int(d))
+    return out
+
+
+def gone(pid):
+    """Whether pid has exited (absent or a zombie)."""
+    try:
+        with open("/proc/%d/stat" % int(pid)) as f:
+            st = f.read()
+    except OSError:
+        return True
+    return st.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % int(pid)) as f:
+            for line in f:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def poll(cond, secs):
+    end = time.time() + secs
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
+def recv_exact(c, n, secs=10):
+    c.settimeout(secs)
+    buf = b""
+    while len(buf) < n:
+        try:
+            b = c.recv(n - len(buf))
+        except OSError:
+            break
+        if not b:
+            break
+        buf += b
+    return buf
+
+
+def closed_within(c, secs):
+    """Seconds until the peer closed c (EOF or reset), or None."""
+    t0 = time.time()
+    end = t0 + secs
+    while time.time() < end:
+        r, _, _ = select.select([c], [], [], max(0, end - time.time()))
+        if not r:
+            break
+        try:
+            b = c.recv(65536)
+        except OSError:
+            return time.time() - t0
+        if not b:
+            return time.time() - t0
+    return None
+
+
+def payload(i, n):
+    return bytes((i * 131 + k * 7 + (k >> 8)) & 0xff for k in range(n))
+
+
+def many(port, n, lpid, log):
+    def passed(k):
+        with open(log) as f:
+            return f.read().count(": to the engine") >= k
+    # in batches of 10, each passed before the next: the control
+    # socket's queue is short, and a burst beyond it gets processes
+    cs = []
+    ok = True
+    while len(cs) < n:
+        for _ in range(min(10, n - len(cs))):
+            cs.append(socket.create_connection(("127.0.0.1", port), 5))
+        k = len(cs)
+        ok = ok and poll(lambda: passed(k), 10)
+    print("passed", ok)
+    kids = children(lpid)
+    grand = sum(len(children(k)) for k in kids)
+    print("children", len(kids), "grandchildren", grand)
+    good = 0
+    for i, c in enumerate(cs):
+        p = payload(i, 1000 + i)
+        c.sendall(p)
+        good += recv_exact(c, len(p)) == p
+    print("echoed", good)
+    for c in cs:
+        c.close()
+
+
+def idle(port):
+    a = socket.create_connection(("127.0.0.1", port), 5)
+    b = socket.create_connection(("127.0.0.1", port), 5)
+    t0 = time.time()
+    # b talks every 0.2 s for 3 s; a says nothing
+    a_closed = None
+    b_ok = True
+    k = 0
+    while time.time() - t0 < 3:
+        msg = b"tick%d" % k
+        b.sendall(msg)
+        b_ok = b_ok and recv_exact(b, len(msg), 5) == msg
+        k += 1
+        if a_closed is None:
+            r, _, _ = select.select([a], [], [], 0.2)
+            if r:
+                try:
+                    got = a.recv(100)
+                except OSError:
+                    got = b""
+                if not got:
+                    a_closed = time.time() - t0
+        else:
+            time.sleep(0.2)
+    if a_closed is None:
+        w = closed_within(a, 7)
+        a_closed = None if w is None else time.time() - t0
+    print("idle closed", "never" if a_closed is None else "%.2f" % a_closed)
+    print("active ok", b_ok and k > 5)
+
+
+def term(port, lpid, epid):
+    c = socket.create_connection(("127.0.0.1", port), 5)
+    c.sendall(b"before")
+    print("before", recv_exact(c, 6) == b"before")
+    os.kill(lpid, signal.SIGTERM)
+    print("listen exited", poll(lambda: gone(lpid), 5))
+    try:
+        n = socket.create_connection(("127.0.0.1", port), 2)
+        n.settimeout(2)
+        try:
+            got = n.recv(1)
+        except OSError:
+            got = b""
+        print("new refused", False, "(accepted; got %r)" % got)
+    except OSError:
+        print("new refused", True)
+    print("engine alive", not gone(epid))
+    # 2 MB each way on the surviving connection, then half-close
+    p = payload(7, 2000000)
+    c.setblocking(False)
+    got = bytearray()
+    sent = 0
+    end = time.time() + 20
+    while time.time() < end and len(got) < len(p):
+        w = [c] if sent < len(p) else []
+        r, w, _ = select.select([c], w, [], 1)
+        if w:
+            try:
+                sent += c.send(p[sent:sent + 65536])
+            except BlockingIOError:
+                pass
+        if r:
+            b = c.recv(65536)
+            if not b:
+                break
+            got += b
+    print("after term both ways", bytes(got) == p)
+    c.shutdown(socket.SHUT_WR)
+    c.setblocking(True)
+    print("eof after half-close", closed_within(c, 5) is not None)
+    c.close()
+    print("engine exited", poll(lambda: gone(epid), 10))
+
+
+def limit(port, lpid):
+    def said_hi(s, wait):
+        r, _, _ = select.select([s], [], [], wait)
+        return bool(r) and recv_exact(s, 3, 2) == b"hi\n"
+    c1 = socket.create_connection(("127.0.0.1", port), 5)
+    c2 = socket.create_connection(("127.0.0.1", port), 5)
+    print("c1", said_hi(c1, 5), "c2", said_hi(c2, 5))
+    c3 = socket.create_connection(("127.0.0.1", port), 5)
+    print("c3-early", said_hi(c3, 1.0))
+    print("children", len(children(lpid)))
+    c1.sendall(b"x")
+    print("c1 echo", recv_exact(c1, 1) == b"x")
+    c1.close()
+    print("c3-after", said_hi(c3, 5))
+    c3.sendall(b"y")
+    print("c3 echo", recv_exact(c3, 1) == b"y")
+    print("children", len(children(lpid)))
+
+
+def s5connect(port, host, dport):
+    c = socket.create_connection(("127.0.0.1", port), 5)
+    c.sendall(b"\x05\x01\x00")
+    if recv_exact(c, 2) != b"\x05\x00":
+        return c, None
+    h = host.encode()
+    c.sendall(b"\x05\x01\x00\x03" + bytes([len(h)]) + h +
+              struct.pack(">H", dport))
+    rep = recv_exact(c, 4)
+    if len(rep) < 4:
+        return c, None
+    atyp = rep[3]
+    n = {1: 4, 4: 16}.get(atyp)
+    if n is None and atyp == 3:
+        n = recv_exact(c, 1)[0]
+    recv_exact(c, (n or 0) + 2)
+    return c, rep[1]
+
+
+def s5hold(port, host, dport, lpid, epid, pause):
+    c, rep = s5connect(port, host, dport)
+    print("rep", "none" if rep is None else "%02x" % rep)
+    # an idle moment first: the route's program must wait for data
+    # (a blocking read), not fail
+    time.sleep(pause)
+    p = payload(3, 100000)
+    try:
+        c.sendall(p)
+    except OSError:
+        pass
+    print("echo", recv_exact(c, len(p)) == p)
+    kids = children(lpid)
+    print("listen children", len(kids), "engine children",
+          len(children(epid)))
+    try:
+        c.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    print("eof", closed_within(c, 5) is not None)
+    c.close()
+    print("engine children after",
+          "0" if poll(lambda: not children(epid), 10) else
+          len(children(epid)))
+
+
+def flood(port, n, oport, epid, path):
+    t0 = time.time()
+    cs = []
+    for _ in range(n):
+        try:
+            cs.append(socket.create_connection(("127.0.0.1", port), 5))
+        except OSError:
+            pass
+    print("opened", len(cs))
+    want = open(path, "rb").read()
+    c, rep = s5connect(port, "127.0.0.1", oport)
+    ok = False
+    if rep == 0:
+        c.sendall(b"GET /%s HTTP/1.0\r\nHost: x\r\n\r\n" %
+                  os.path.basename(path).encode())
+        c.settimeout(10)
+        buf = b""
+        while True:
+            try:
+                b = c.recv(65536)
+            except OSError:
+                break
+            if not b:
+                break
+            buf += b
+        ok = buf.split(b"\r\n\r\n", 1)[-1] == want
+    c.close()
+    print("normal request meanwhile", ok)
+    print("engine rss", rss_kb(epid))
+    first = last = None
+    still = list(cs)
+    end = t0 + 10
+    while still and time.time() < end:
+        r, _, _ = select.select(still, [], [], max(0, end - time.time()))
+        for s in r:
+            try:
+                b = s.recv(100)
+            except OSError:
+                b = b""
+            if not b:
+                t = time.time() - t0
+                first = t if first is None else first
+                last = t
+                still.remove(s)
+                s.close()
+    print("closed", len(cs) - len(still), "first %.2f last %.2f" %
+          (first or -1, last or -1))
+
+
+def main():
+    a = sys.argv[1:]
+    cmd = a[0]
+    if cmd == "many":
+        many(int(a[1]), int(a[2]), int(a[3]), a[4])
+    elif cmd == "idle":
+        idle(int(a[1]))
+    elif cmd == "term":
+        term(int(a[1]), int(a[2]), int(a[3]))
+    elif cmd == "limit":
+        limit(int(a[1]), int(a[2]))
+    elif cmd == "s5hold":
+        s5hold(int(a[1]), a[2], int(a[3]), int(a[4]), int(a[5]),
+               float(a[6]))
+    elif cmd == "flood":
+        flood(int(a[1]), int(a[2]), int(a[3]), int(a[4]), a[5])
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()
