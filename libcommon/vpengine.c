@@ -49,9 +49,7 @@
 #include "vpucspi.h"
 #include "vpusers.h"
 
-#ifndef VPHS_BUFMAX
-#define VPHS_BUFMAX	(VPIN_HEADMAX + 1024)
-#endif
+#define BUF0		512		/* a request buffer's first size */
 
 #define MAXATT		4		/* connect attempts at once */
 #define SNIFF_MS	300		/* as vp-dispatch */
@@ -94,8 +92,8 @@ struct dir {
 /* What a dispatch connection needs until it relays. */
 struct dsp {
 	struct vphs	 hs;
-	unsigned char	*buf;
-	size_t		 blen;
+	unsigned char	*buf;		/* grows to VPHS_BUFMAX */
+	size_t		 blen, bcap;
 	const char	*protocol;
 	char		 sniffed[256];
 	const char	*route;
@@ -1242,6 +1240,25 @@ client_ip(struct conn *c, char *ip, size_t n)
 	return ip;
 }
 
+/* Room for more client bytes, up to max: 0, or -1 (full or no memory). */
+static int
+room(struct dsp *x, size_t max)
+{
+	unsigned char *nb;
+	size_t nc;
+
+	if (x->blen < x->bcap)
+		return 0;
+	if (x->bcap >= max)
+		return -1;
+	nc = x->bcap * 4 < max ? x->bcap * 4 : max;
+	if ((nb = realloc(x->buf, nc)) == NULL)
+		return -1;
+	x->buf = nb;
+	x->bcap = nc;
+	return 0;
+}
+
 static void
 sniff_read(struct conn *c)
 {
@@ -1252,9 +1269,9 @@ sniff_read(struct conn *c)
 	int r, eof = 0;
 
 	for (;;) {
-		if (x->blen >= VPSNIFF_MAX)
+		if (x->blen >= VPSNIFF_MAX || room(x, VPHS_BUFMAX) == -1)
 			break;
-		n = recv(c->cfd, x->buf + x->blen, VPSNIFF_MAX - x->blen,
+		n = recv(c->cfd, x->buf + x->blen, x->bcap - x->blen,
 		    MSG_DONTWAIT);
 		if (n > 0) {
 			x->blen += (size_t)n;
@@ -1329,13 +1346,13 @@ hs_read(struct conn *c)
 	struct vphs_conf hc;
 	size_t used;
 	ssize_t n;
-	int r, eof = 0, again = 0;
+	int r, eof = 0, again = 0, full = 0;
 
 	hc.forced = cf->forced;
 	hc.users = cf->users != NULL ? users : NULL;
 	for (;;) {
-		if (x->blen < VPHS_BUFMAX) {
-			n = recv(c->cfd, x->buf + x->blen, VPHS_BUFMAX - x->blen,
+		if (room(x, VPHS_BUFMAX) == 0) {
+			n = recv(c->cfd, x->buf + x->blen, x->bcap - x->blen,
 			    MSG_DONTWAIT);
 			if (n > 0)
 				x->blen += (size_t)n;
@@ -1350,7 +1367,8 @@ hs_read(struct conn *c)
 				conn_close(c);
 				return;
 			}
-		}
+		} else
+			full = 1;	/* out of memory: vphs never fills it */
 		do {
 			used = 0;
 			r = vphs_step(&x->hs, &hc, x->buf, x->blen, eof, &used);
@@ -1392,7 +1410,7 @@ hs_read(struct conn *c)
 		default:
 			break;
 		}
-		if (eof || (x->blen >= VPHS_BUFMAX)) {
+		if (eof || full) {
 			vplog_info("%s: incomplete", vphs_what(&x->hs));
 			c->status = EX_DATAERR;
 			conn_close(c);
@@ -1586,11 +1604,12 @@ conn_start(int fd, const struct msg *m)
 	/* Replies and relayed bytes go out at once (no Nagle). */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c->x = calloc(1, sizeof(*c->x))) == NULL ||
-	    (c->x->buf = malloc(VPHS_BUFMAX)) == NULL) {
+	    (c->x->buf = malloc(BUF0)) == NULL) {
 		vplog_warn("engine: out of memory");
 		conn_close(c);
 		return;
 	}
+	c->x->bcap = BUF0;
 	vphs_init(&c->x->hs);
 	reload();
 	if (cf->fixed != NULL) {
