@@ -225,7 +225,8 @@ if [ -n "$EP" ] && kill -9 "$EP"; then
 	    ok "engine killed: vp-listen warns ($(grep 'warning: the engine' "$T/kill.log" | head -1 | sed 's/.*warning: //'))" ||
 	    { notok "engine killed: no warning"; cat "$T/kill.log"; }
 	n=0
-	for k in 1 2 3; do echo_via "$P" && n=$((n + 1)); done
+	i=0
+	while [ $i -lt 3 ]; do echo_via "$P" && n=$((n + 1)); i=$((i + 1)); done
 	kill -0 "$LP" && [ $n = 3 ] && wait_log "$T/kill.log" ': pid [0-9]*$' 3 &&
 	    wait_log "$T/kill.log" 'pid [0-9]* exited 0' 3 &&
 	    ok "engine killed: vp-listen goes on, 3 connections served by a process each" ||
@@ -350,4 +351,26 @@ $E flood "$P" 300 "$ORIGIN" "$EP" "$T/www/blob" >>"$T/flood2.out" 2>&1
     ok "-T 1 flood: 2 x 300 more, each end logged (803 in all)" ||
     notok "-T 1 flood, 2 x 300 more: $(grep -c exited "$T/flood.log") end lines of 803 ($(grep -c ': to the engine' "$T/flood.log") passed to the engine)"
 kill "$LP"
+
+# under ASan/UBSan: no report in any log (the engine logs to vp-listen's
+# stderr). sel3-6 are the runs with a process per connection.
+wait "$LP" 2>/dev/null
+san() {	# san WHAT LOG...
+	_w=$1; shift
+	if grep -l 'Sanitizer\|runtime error' "$@" >"$T/san.list" 2>/dev/null; then
+		notok "$_w: sanitizer reports in $(tr '\n' ' ' <"$T/san.list")"
+		grep -h -A8 'Sanitizer\|runtime error' "$@" | head -30
+	else
+		ok "$_w: no sanitizer report in the logs"
+	fi
+}
+set --
+for f in "$T"/*.log; do
+	case "$f" in
+	*/sel[3-6].log) ;;
+	*) set -- "$@" "$f" ;;
+	esac
+done
+san "engine runs" "$@"
+san "process-per-connection runs" "$T"/sel[3-6].log
 finish
