@@ -25,6 +25,11 @@ wait is bounded. Processes are counted from /proc (children by ppid).
                             normal SOCKS5 GET of FILE from the origin at
                             OPORT meanwhile; engine RSS; when are the
                             silent ones closed
+  diff PORT_ENGINE PORT_PROCS DEAD
+                            hostile and odd requests to vp-dispatch, the
+                            same bytes to the engine and to a process per
+                            connection: prints each case's replies (hex)
+                            where they differ, and "cases N same M"
 """
 import os
 import select
@@ -332,6 +337,97 @@ def flood(port, n, oport, epid, path):
           (first or -1, last or -1))
 
 
+def diff_cases(dead):
+    h = bytes.fromhex
+    big = b"GET http://127.0.0.1:%d/ HTTP/1.1\r\nX: " % dead
+    return [
+        ("nothing", b""),
+        ("socks5 greeting cut", h("05")),
+        ("socks5 no methods", h("0500")),
+        ("socks5 only user/pass offered", h("050102")),
+        ("socks5 request cut", h("050100") + h("0501000107")),
+        ("socks5 BIND", h("050100") + h("050200017f0000010050")),
+        ("socks5 UDP ASSOCIATE", h("050100") + h("050300017f0000010050")),
+        ("socks5 atyp 9", h("050100") + h("05010009000000000050")),
+        ("socks5 domain length 0", h("050100") + h("0501000300") +
+         h("0050")),
+        ("socks5 bad version in request", h("050100") +
+         h("040100017f0000010050")),
+        ("socks5 refused", h("050100") + h("050100017f000001") +
+         struct.pack(">H", dead)),
+        ("socks5 port 0", h("050100") + h("050100017f0000010000")),
+        ("socks5 .invalid", h("050100") + h("05010003") +
+         bytes([19]) + b"nonexistent.invalid" + h("0050")),
+        ("socks4 refused", h("0401") + struct.pack(">H", dead) +
+         h("7f000001") + b"u\0"),
+        ("socks4 user without NUL", h("0401") + struct.pack(">H", dead) +
+         h("7f000001") + b"user"),
+        ("socks4a .invalid", h("04010050000000ff") + b"\0" +
+         b"nonexistent.invalid\0"),
+        ("socks4 BIND", h("0402") + struct.pack(">H", dead) +
+         h("7f000001") + b"\0"),
+        ("socks4 user 300 bytes", h("0401") + struct.pack(">H", dead) +
+         h("7f000001") + b"u" * 300 + b"\0"),
+        ("http CONNECT refused", b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n"
+         % dead),
+        ("http CONNECT .invalid",
+         b"CONNECT nonexistent.invalid:80 HTTP/1.1\r\n\r\n"),
+        ("http CONNECT no port", b"CONNECT 127.0.0.1 HTTP/1.1\r\n\r\n"),
+        ("http CONNECT port 99999",
+         b"CONNECT 127.0.0.1:99999 HTTP/1.1\r\n\r\n"),
+        ("http head cut", b"GET http://x/ HTTP/1.1\r\nHost: x\r\n"),
+        ("http header 3000 bytes", big + b"a" * 3000 + b"\r\n\r\n"),
+        ("http header 20000 bytes", big + b"a" * 20000 + b"\r\n\r\n"),
+        ("http header 70000 bytes", big + b"a" * 70000 + b"\r\n\r\n"),
+        ("http origin-form", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ("http bare LF", b"CONNECT 127.0.0.1:%d HTTP/1.1\n\n" % dead),
+        ("http NUL in line", b"CONNECT 127.0.0.1:\0 HTTP/1.1\r\n\r\n"),
+        ("garbage 0xff", b"\xff" * 10),
+        ("garbage 4 KB", bytes(range(256)) * 16),
+        ("one byte then silence is cut by EOF", b"G"),
+    ]
+
+
+def ask(port, data):
+    """Reply bytes (up to 64 KiB) of one connection that sends data and
+    half-closes; ends on EOF, reset, or 10 s."""
+    c = socket.create_connection(("127.0.0.1", port), 5)
+    try:
+        c.sendall(data)
+        c.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    c.settimeout(10)
+    got = b""
+    while len(got) < 65536:
+        try:
+            b = c.recv(65536)
+        except OSError as e:
+            got += b"<%s>" % type(e).__name__.encode()
+            break
+        if not b:
+            break
+        got += b
+    c.close()
+    return got
+
+
+def diff(pe, pp, dead):
+    cases = diff_cases(dead)
+    same = 0
+    for name, data in cases:
+        # a reset where the other closes is timing (a process that
+        # exits with bytes unread); the bytes before it must agree
+        a = ask(pe, data).replace(b"<ConnectionResetError>", b"")
+        b = ask(pp, data).replace(b"<ConnectionResetError>", b"")
+        if a == b:
+            same += 1
+        else:
+            print("differs: %s: engine %s, processes %s" %
+                  (name, a[:64].hex(), b[:64].hex()))
+    print("cases", len(cases), "same", same)
+
+
 def main():
     a = sys.argv[1:]
     cmd = a[0]
@@ -348,6 +444,8 @@ def main():
                float(a[6]))
     elif cmd == "flood":
         flood(int(a[1]), int(a[2]), int(a[3]), int(a[4]), a[5])
+    elif cmd == "diff":
+        diff(int(a[1]), int(a[2]), int(a[3]))
     else:
         sys.exit("unknown command " + cmd)
 

@@ -352,8 +352,35 @@ $E flood "$P" 300 "$ORIGIN" "$EP" "$T/www/blob" >>"$T/flood2.out" 2>&1
     notok "-T 1 flood, 2 x 300 more: $(grep -c exited "$T/flood.log") end lines of 803 ($(grep -c ': to the engine' "$T/flood.log") passed to the engine)"
 kill "$LP"
 
+# --- 11. hostile and odd requests: the engine answers as vp-dispatch
+# does in a process of its own (same reply bytes, same exit status)
+DEAD=$(free_port)
+listen_ready PE vp-listen -1 -v tcp:127.0.0.1:0 vp-dispatch -T 2 2>"$T/dife.log"
+LE=$LASTPID
+listen_ready PP vp-listen -1 -v -P tcp:127.0.0.1:0 vp-dispatch -T 2 2>"$T/sel3p.log"
+LPP=$LASTPID
+$E diff "$PE" "$PP" "$DEAD" >"$T/diff.out" 2>&1
+n=$(sed -n 's/^cases \([0-9]*\) same .*/\1/p' "$T/diff.out")
+grep -q "^cases $n same $n\$" "$T/diff.out" &&
+    ok "$n hostile/odd requests: the engine's replies equal vp-dispatch's own, byte for byte" ||
+    { notok "engine vs process replies"; cat "$T/diff.out"; }
+# statuses by connection number (the same order on both)
+statuses() {
+	sed -n 's/.*connection \([0-9]*\) from [^ ]*: \(pid [0-9]* \)\{0,1\}exited \([0-9]*\) .*/\1 \3/p' "$1" | sort -n
+}
+wait_log "$T/dife.log" 'exited' "${n:-1}"
+wait_log "$T/sel3p.log" 'exited' "${n:-1}"
+statuses "$T/dife.log" >"$T/st.e"
+statuses "$T/sel3p.log" >"$T/st.p"
+[ "$(wc -l <"$T/st.e")" = "${n:-x}" ] && same "$T/st.e" "$T/st.p" &&
+    ok "the same $n requests: exit statuses logged equal ($(cut -d' ' -f2 "$T/st.e" | sort -n | uniq -c | awk '{ printf "%s%sx%s", s, $1, $2; s=" " }'))" ||
+    { notok "exit statuses differ (connection, status: engine | processes)"; paste "$T/st.e" "$T/st.p"; }
+grep -q ': to the engine' "$T/dife.log" && ! grep -q ': to the engine' "$T/sel3p.log" ||
+    notok "differential: which side ran the engine"
+kill "$LE" "$LPP"
+
 # under ASan/UBSan: no report in any log (the engine logs to vp-listen's
-# stderr). sel3-6 are the runs with a process per connection.
+# stderr). sel3-6 and sel3p are the runs with a process per connection.
 wait "$LP" 2>/dev/null
 san() {	# san WHAT LOG...
 	_w=$1; shift
@@ -367,10 +394,10 @@ san() {	# san WHAT LOG...
 set --
 for f in "$T"/*.log; do
 	case "$f" in
-	*/sel[3-6].log) ;;
+	*/sel[3-6].log|*/sel3p.log) ;;
 	*) set -- "$@" "$f" ;;
 	esac
 done
 san "engine runs" "$@"
-san "process-per-connection runs" "$T"/sel[3-6].log
+san "process-per-connection runs" "$T"/sel[3-6].log "$T"/sel3p.log
 finish
