@@ -1525,7 +1525,9 @@ fork_child(struct conn *c)
 		return;
 	}
 	if (pid == 0) {
-		if (dup2(c->cfd, 0) == -1 || dup2(c->cfd, 1) == -1)
+		/* the command gets a blocking socket, as from vp-listen */
+		if (dup2(c->cfd, 0) == -1 || dup2(c->cfd, 1) == -1 ||
+		    vpio_set_nonblock(0, 0) == -1)
 			_exit(EX_OSERR);
 		closefrom(3);
 		vpspawn_reset_signals_in(chsigs);

@@ -300,7 +300,7 @@ main(int argc, char *argv[])
 		vplog_warn_errno("readiness on NOTIFY_SOCKET");
 	vplog_debug("listening on %s (%zu socket%s), limit %d%s", argv[0],
 	    lis.nfds, lis.nfds == 1 ? "" : "s", o.limit,
-	    engine_pid > 0 ? ", connections served by the engine, pid " :
+	    engine_pid > 0 ? ", connections served by the engine" :
 	    applet ? ", program run in forked children without exec" : "");
 	if (engine_pid > 0)
 		vplog_debug("engine pid %ld", (long)engine_pid);
