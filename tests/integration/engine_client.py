@@ -30,6 +30,12 @@ wait is bounded. Processes are counted from /proc (children by ppid).
                             same bytes to the engine and to a process per
                             connection: prints each case's replies (hex)
                             where they differ, and "cases N same M"
+  churn PORT N THREADS      N short echo connections; prints "bad K"
+  backend                   a server whose first received byte picks what
+                            it does (see backend_conn); prints its port
+  ddiff PORT_ENGINE PORT_PROCS
+                            the backend's behaviours through vp-dial,
+                            engine against processes, as diff
 """
 import os
 import select
@@ -428,6 +434,102 @@ def diff(pe, pp, dead):
     print("cases", len(cases), "same", same)
 
 
+def backend_conn(c):
+    try:
+        m = c.recv(1)
+        if m == b"a":                   # says hello and closes
+            c.sendall(b"hello\n")
+        elif m == b"b":                 # reset at once
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+        elif m == b"c":                 # 20 KB then a reset
+            c.sendall(payload(5, 20000))
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+        elif m == b"d":                 # counts the upload after EOF
+            n = 0
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                n += len(b)
+            c.sendall(b"%d\n" % n)
+        elif m == b"e":                 # half-closes first, still reads
+            c.sendall(b"early\n")
+            c.shutdown(socket.SHUT_WR)
+            while c.recv(65536):
+                pass
+        elif m == b"f":                 # closes without reading a byte
+            pass
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def backend():
+    import threading
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(128)
+    print(srv.getsockname()[1], flush=True)
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=backend_conn, args=(c,),
+                         daemon=True).start()
+
+
+def ddiff(pe, pp):
+    cases = [
+        ("backend says hello and closes", b"a"),
+        ("backend resets at once", b"b"),
+        ("backend sends 20 KB then resets", b"c"),
+        ("upload 300 KB, count after EOF", b"d" + payload(1, 300000)),
+        ("backend half-closes first, client uploads 300 KB",
+         b"e" + payload(2, 300000)),
+        ("backend closes unread; client sends 1 MB", b"f" +
+         payload(4, 1000000)),
+    ]
+    same = 0
+    for name, data in cases:
+        a = ask(pe, data).replace(b"<ConnectionResetError>", b"")
+        b = ask(pp, data).replace(b"<ConnectionResetError>", b"")
+        if a == b:
+            same += 1
+        else:
+            print("differs: %s: engine %d bytes %s, processes %d bytes %s" %
+                  (name, len(a), a[:32].hex(), len(b), b[:32].hex()))
+    print("cases", len(cases), "same", same)
+
+
+def churn(port, n, threads):
+    """n short connections over some threads: each sends a line and
+    expects it back."""
+    import threading
+    bad = []
+
+    def worker(k):
+        for j in range(k):
+            try:
+                c = socket.create_connection(("127.0.0.1", port), 5)
+                m = b"churn %d\n" % j
+                c.sendall(m)
+                c.shutdown(socket.SHUT_WR)
+                if recv_exact(c, len(m) + 1) != m:
+                    bad.append(j)
+                c.close()
+            except OSError:
+                bad.append(j)
+    ts = [threading.Thread(target=worker, args=(n // threads,))
+          for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print("bad", len(bad))
+
+
 def main():
     a = sys.argv[1:]
     cmd = a[0]
@@ -444,6 +546,12 @@ def main():
                float(a[6]))
     elif cmd == "flood":
         flood(int(a[1]), int(a[2]), int(a[3]), int(a[4]), a[5])
+    elif cmd == "churn":
+        churn(int(a[1]), int(a[2]), int(a[3]))
+    elif cmd == "backend":
+        backend()
+    elif cmd == "ddiff":
+        ddiff(int(a[1]), int(a[2]))
     elif cmd == "diff":
         diff(int(a[1]), int(a[2]), int(a[3]))
     else:

@@ -379,8 +379,65 @@ grep -q ': to the engine' "$T/dife.log" && ! grep -q ': to the engine' "$T/sel3p
     notok "differential: which side ran the engine"
 kill "$LE" "$LPP"
 
+# --- 12. vp-dial's ends through the engine as in a process: a backend
+# that closes, resets, half-closes first, or closes unread
+listen_ready BK $E backend || notok "backend"
+listen_ready PE vp-listen -1 -v tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$BK" 2>"$T/ddife.log"
+LE=$LASTPID
+listen_ready PP vp-listen -1 -v -P tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$BK" 2>"$T/sel3d.log"
+LPP=$LASTPID
+$E ddiff "$PE" "$PP" >"$T/ddiff.out" 2>&1
+n=$(sed -n 's/^cases \([0-9]*\) same .*/\1/p' "$T/ddiff.out")
+grep -q "^cases $n same $n\$" "$T/ddiff.out" &&
+    ok "vp-dial, $n backend behaviours (close, reset, half-close first, close unread): the client sees the same bytes via the engine as via a process" ||
+    { notok "vp-dial engine vs process"; cat "$T/ddiff.out"; }
+wait_log "$T/ddife.log" 'exited' "${n:-1}"
+wait_log "$T/sel3d.log" 'exited' "${n:-1}"
+statuses "$T/ddife.log" >"$T/st.e"
+statuses "$T/sel3d.log" >"$T/st.p"
+[ "$(wc -l <"$T/st.e")" = "${n:-x}" ] && same "$T/st.e" "$T/st.p" &&
+    ok "vp-dial, the same $n: exit statuses equal ($(cut -d' ' -f2 "$T/st.e" | tr '\n' ' '))" ||
+    { notok "vp-dial exit statuses differ (engine | processes)"; paste "$T/st.e" "$T/st.p"; }
+kill "$LE" "$LPP"
+
+# --- 13. 1000 short connections: the engine keeps no descriptor, no
+# child, and its memory returns
+listen_ready P vp-listen -1 -c 50 tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$ECHO" 2>"$T/churn.log"
+LP=$LASTPID
+EP=$(engine_of "$LP")
+# fdkind PID KIND: how many of PID's descriptors are sockets or pipes
+# (the engine keeps up to 64 idle splice pipes for reuse: pipes are
+# bounded, sockets must return to what they were)
+fdkind() {
+	n=0
+	for f in /proc/"$1"/fd/*; do
+		case "$(readlink "$f" 2>/dev/null)" in
+		"$2":*) n=$((n + 1)) ;;
+		esac
+	done
+	echo $n
+}
+echo_via "$P"
+$E churn "$P" 200 4 >/dev/null 2>&1	# warm up: allocator and tables
+s0=$(fdkind "$EP" socket)
+r0=$(rss_kb "$EP")
+$E churn "$P" 1000 4 >"$T/churn.out" 2>&1
+i=0
+while [ "$(fdkind "$EP" socket)" != "$s0" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+s1=$(fdkind "$EP" socket)
+p1=$(fdkind "$EP" pipe)
+r1=$(rss_kb "$EP")
+grep -q '^bad 0$' "$T/churn.out" && ok "1000 short connections through the engine, each echoed" ||
+    notok "1000 connections: $(cat "$T/churn.out")"
+[ "$s0" = "$s1" ] && [ "$p1" -le 128 ] && [ "$(nchildren "$EP")" = 0 ] && [ "$(nchildren "$LP")" = 1 ] &&
+    ok "after 1000 connections: engine sockets $s0 before and after, $p1 pipe ends (<= 128, the pool), no child left" ||
+    notok "after 1000 connections: engine sockets $s0 -> $s1, pipe ends $p1, engine children $(nchildren "$EP")"
+[ "$r1" -lt $((r0 + 2048)) ] && ok "engine RSS after 1000 more connections: $r0 -> $r1 kB (< 2 MB growth)" ||
+    notok "engine RSS grew: $r0 -> $r1 kB"
+kill "$LP"
+
 # under ASan/UBSan: no report in any log (the engine logs to vp-listen's
-# stderr). sel3-6 and sel3p are the runs with a process per connection.
+# stderr). sel3-6, sel3p and sel3d are the runs with a process per connection.
 wait "$LP" 2>/dev/null
 san() {	# san WHAT LOG...
 	_w=$1; shift
@@ -394,10 +451,10 @@ san() {	# san WHAT LOG...
 set --
 for f in "$T"/*.log; do
 	case "$f" in
-	*/sel[3-6].log|*/sel3p.log) ;;
+	*/sel[3-6].log|*/sel3[pd].log) ;;
 	*) set -- "$@" "$f" ;;
 	esac
 done
 san "engine runs" "$@"
-san "process-per-connection runs" "$T"/sel[3-6].log "$T"/sel3p.log
+san "process-per-connection runs" "$T"/sel[3-6].log "$T"/sel3[pd].log
 finish
