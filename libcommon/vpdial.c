@@ -359,6 +359,10 @@ vpdial_run(const struct vpdial_opts *o, int in_fd, int out_fd)
 	ro.prelen = o->early != NULL ? o->earlylen : 0;
 	ro.sigmask = o->sigmask;
 	ro.stop = o->stop;
+	(void)vpnet_loopback_bufs(in_fd);
+	if (out_fd != in_fd)
+		(void)vpnet_loopback_bufs(out_fd);
+	(void)vpnet_loopback_bufs(c.out);
 	rr = vprelay_run(in_fd, out_fd, c.in, c.out, &ro, &st);
 	if (st.end == VPRELAY_STOPPED && c.pid > 0)
 		kill(c.pid, SIGTERM);

@@ -1003,6 +1003,8 @@ relay_start(struct conn *c)
 	c->d[1].src = c->ufd;
 	c->d[1].dst = c->cfd;
 	c->last = now;
+	(void)vpnet_loopback_bufs(c->cfd);
+	(void)vpnet_loopback_bufs(c->ufd);
 	if (cf->idle_ms > 0)
 		heap_push(now + cf->idle_ms, c, T_IDLE);
 	(void)pump(c);

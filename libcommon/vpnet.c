@@ -471,3 +471,36 @@ vpnet_send_fd(int sock, int fd)
 		return -1;
 	}
 }
+
+int
+vpnet_loopback_bufs(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	const struct sockaddr_in6 *s6;
+	const unsigned char *a;
+	int b = VPNET_LOOPBUF, type;
+	socklen_t tl = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == -1 ||
+	    type != SOCK_STREAM ||
+	    getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return 0;
+	if (ss.ss_family == AF_INET) {
+		a = (const unsigned char *)
+		    &((const struct sockaddr_in *)&ss)->sin_addr;
+		if (a[0] != 127)
+			return 0;
+	} else if (ss.ss_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)&ss;
+		if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) &&
+		    !(IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+		    s6->sin6_addr.s6_addr[12] == 127))
+			return 0;
+	} else
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &b, sizeof(b)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b, sizeof(b)) == -1)
+		return 0;
+	return 1;
+}

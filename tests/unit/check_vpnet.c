@@ -68,6 +68,38 @@ START_TEST(tcp_ok)
 }
 END_TEST
 
+/* Loopback TCP sockets get fixed buffers; others are left alone. */
+START_TEST(loopback_bufs)
+{
+	unsigned port;
+	int l = tcp_sock(5, &port), fd, sv[2], v, before, after;
+	socklen_t vl = sizeof(v);
+
+	fd = vpnet_dial_tcp("127.0.0.1", port, AF_UNSPEC, 2000, NULL, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(vpnet_loopback_bufs(fd), 1);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &vl), 0);
+	ck_assert_int_ge(v, VPNET_LOOPBUF);	/* the kernel doubles it */
+	ck_assert_int_le(v, 2 * VPNET_LOOPBUF);
+	close(fd);
+	/* a listening socket has no peer; a unix socket is not TCP */
+	ck_assert_int_eq(vpnet_loopback_bufs(l), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	vl = sizeof(before);
+	ck_assert_int_eq(getsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &before,
+	    &vl), 0);
+	ck_assert_int_eq(vpnet_loopback_bufs(sv[0]), 0);
+	vl = sizeof(after);
+	ck_assert_int_eq(getsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &after,
+	    &vl), 0);
+	ck_assert_int_eq(before, after);
+	ck_assert_int_eq(vpnet_loopback_bufs(-1), 0);
+	close(sv[0]);
+	close(sv[1]);
+	close(l);
+}
+END_TEST
+
 START_TEST(tcp_refused)
 {
 	unsigned port;
@@ -449,6 +481,7 @@ vpnet_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, tcp_ok);
 	tcase_add_test(tc, tcp_refused);
+	tcase_add_test(tc, loopback_bufs);
 	tcase_add_test(tc, tcp_noname);
 	tcase_add_test(tc, tcp_timeout);
 	tcase_add_test(tc, interleave_order);
