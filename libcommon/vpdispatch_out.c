@@ -90,6 +90,8 @@ dial(const struct vpproxy *px, size_t npx)
 		memset(&ro, 0, sizeof(ro));
 		ro.pre = vpdsp.pre;
 		ro.prelen = vpdsp.prelen;
+		(void)vpnet_loopback_bufs(0);
+		(void)vpnet_loopback_bufs(c.out);
 		status = vprelay_run(0, 1, c.in, c.out, &ro, &st) == 0 ? 0 :
 		    EX_IOERR;
 		vpdial_close(&c);
