@@ -90,8 +90,20 @@ vpapplet_spawn(vpapplet_fn fn, char *const argv[], int fd_in, int fd_out,
 	vpspawn_reset_signals_in(changed);
 	vplog_level = VPLOG_WARN;
 	vplog_set_fd(2);
-	if (envp != NULL)
+	if (envp != NULL) {
+		static char **keep;	/* see below */
+		size_t n;
+
+		/*
+		 * The program may unsetenv() entries of envp; keep every
+		 * string reachable so leak checkers see no leak at exit.
+		 */
+		for (n = 0; envp[n] != NULL; n++)
+			;
+		if ((keep = malloc((n + 1) * sizeof(*keep))) != NULL)
+			memcpy(keep, envp, (n + 1) * sizeof(*keep));
 		environ = (char **)envp;
+	}
 	for (argc = 0; argv[argc] != NULL; argc++)
 		;
 	/* the program sees its own name, not the parent's */
