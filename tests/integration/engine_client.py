@@ -31,9 +31,9 @@ wait is bounded. Processes are counted from /proc (children by ppid).
                             connection: prints each case's replies (hex)
                             where they differ, and "cases N same M"
   churn PORT N THREADS      N short echo connections; prints "bad K"
-  backend                   a server whose first received byte picks what
+  backend LOG               a server whose first received byte picks what
                             it does (see backend_conn); prints its port
-  ddiff PORT_ENGINE PORT_PROCS
+  ddiff PORT_ENGINE PORT_PROCS LOG
                             the backend's behaviours through vp-dial,
                             engine against processes, as diff
 """
@@ -434,10 +434,25 @@ def diff(pe, pp, dead):
     print("cases", len(cases), "same", same)
 
 
+BACKLOG = None     # backend: file that gets "g N" lines
+
+
 def backend_conn(c):
     try:
         m = c.recv(1)
-        if m == b"a":                   # says hello and closes
+        if m == b"g":                   # "ready", then counts bytes
+            c.sendall(b"ready\n")        # until EOF or reset
+            n = 0
+            try:
+                while True:
+                    b = c.recv(65536)
+                    if not b:
+                        break
+                    n += len(b)
+            finally:
+                with open(BACKLOG, "a") as f:
+                    f.write("g %d\n" % n)
+        elif m == b"a":                 # says hello and closes
             c.sendall(b"hello\n")
         elif m == b"b":                 # reset at once
             c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
@@ -467,8 +482,10 @@ def backend_conn(c):
         c.close()
 
 
-def backend():
+def backend(log):
     import threading
+    global BACKLOG
+    BACKLOG = log
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", 0))
@@ -480,11 +497,36 @@ def backend():
                          daemon=True).start()
 
 
-def ddiff(pe, pp):
+def client_reset(port, log):
+    """Sends g, waits for the backend's "ready", sends 20 KB and resets;
+    returns what the backend counted."""
+    def lines():
+        try:
+            with open(log) as f:
+                return f.read().split("\n")[:-1]
+        except OSError:
+            return []
+    before = len(lines())
+    c = socket.create_connection(("127.0.0.1", port), 5)
+    c.sendall(b"g")
+    if recv_exact(c, 6) != b"ready\n":    # relayed both ways by now
+        return "not relayed"
+    c.sendall(payload(6, 20000))
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    if not poll(lambda: len(lines()) > before, 10):
+        return "none"
+    return lines()[before]
+
+
+def ddiff(pe, pp, log):
     cases = [
         ("backend says hello and closes", b"a"),
         ("backend resets at once", b"b"),
-        ("backend sends 20 KB then resets", b"c"),
+    ] + [
+        ("backend sends 20 KB then resets (%d of 10)" % (i + 1), b"c")
+        for i in range(10)
+    ] + [
         ("upload 300 KB, count after EOF", b"d" + payload(1, 300000)),
         ("backend half-closes first, client uploads 300 KB",
          b"e" + payload(2, 300000)),
@@ -500,7 +542,16 @@ def ddiff(pe, pp):
         else:
             print("differs: %s: engine %d bytes %s, processes %d bytes %s" %
                   (name, len(a), a[:32].hex(), len(b), b[:32].hex()))
-    print("cases", len(cases), "same", same)
+    for i in range(10):
+        a = client_reset(pe, log)
+        b = client_reset(pp, log)
+        if a == b:
+            same += 1
+        else:
+            print("differs: client sends 20 KB then resets (%d of 10): "
+                  "backend counted %s via the engine, %s via a process" %
+                  (i + 1, a, b))
+    print("cases", len(cases) + 10, "same", same)
 
 
 def churn(port, n, threads):
@@ -549,9 +600,9 @@ def main():
     elif cmd == "churn":
         churn(int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "backend":
-        backend()
+        backend(a[1])
     elif cmd == "ddiff":
-        ddiff(int(a[1]), int(a[2]))
+        ddiff(int(a[1]), int(a[2]), a[3])
     elif cmd == "diff":
         diff(int(a[1]), int(a[2]), int(a[3]))
     else:
