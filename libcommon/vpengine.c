@@ -110,6 +110,7 @@ struct conn {
 	uint64_t	 id;
 	int		 cfd, ufd;
 	int		 att[MAXATT];
+	const struct addrinfo *attai[MAXATT];	/* what each attempt dials */
 	struct addrinfo	*ai;
 	const struct addrinfo *order[VPNET_MAXADDR];
 	size_t		 norder, next;
@@ -127,6 +128,7 @@ struct conn {
 	int		 plain;		/* a plain HTTP request */
 	int		 ready;		/* on the ready list */
 	int		 lingered;
+	int		 cloop;		/* the client is on loopback */
 	int		 status;	/* as vp-dial/vp-dispatch would exit */
 	char		 route[64];
 };
@@ -376,13 +378,13 @@ vpengine_conf(char *const argv[], struct vpeng_conf *c, char *w, size_t n)
 struct msg {
 	uint64_t		id;
 	uint32_t		pp;
-	uint32_t		pad;
+	uint32_t		loopback;
 	struct sockaddr_storage	src, dst;
 };
 
 int
 vpengine_pass(int sock, uint64_t id, int fd, const struct sockaddr_storage *src,
-    const struct sockaddr_storage *dst)
+    const struct sockaddr_storage *dst, int loopback)
 {
 	struct msg m;
 	struct msghdr mh;
@@ -395,6 +397,7 @@ vpengine_pass(int sock, uint64_t id, int fd, const struct sockaddr_storage *src,
 
 	memset(&m, 0, sizeof(m));
 	m.id = id;
+	m.loopback = loopback != 0;
 	if (src != NULL && dst != NULL) {
 		m.pp = 1;
 		m.src = *src;
@@ -1003,8 +1006,6 @@ relay_start(struct conn *c)
 	c->d[1].src = c->ufd;
 	c->d[1].dst = c->cfd;
 	c->last = now;
-	(void)vpnet_loopback_bufs(c->cfd);
-	(void)vpnet_loopback_bufs(c->ufd);
 	if (cf->idle_ms > 0)
 		heap_push(now + cf->idle_ms, c, T_IDLE);
 	(void)pump(c);
@@ -1056,6 +1057,10 @@ won(struct conn *c, int slot)
 
 	c->ufd = c->att[slot];
 	c->att[slot] = -1;
+	if (vpnet_sa_loopback(c->attai[slot]->ai_addr))
+		(void)vpnet_set_bufs(c->ufd, VPNET_LOOPBUF);
+	if (c->cloop)
+		(void)vpnet_set_bufs(c->cfd, VPNET_LOOPBUF);
 	for (i = 0; i < MAXATT; i++)
 		unwatch_close(&c->att[i]);
 	freeaddrinfo(c->ai);
@@ -1121,6 +1126,7 @@ try_next(struct conn *c)
 		    errno == EINPROGRESS) && watch(EPOLL_CTL_ADD, fd,
 		    EPOLLOUT | EPOLLET, key(c, R_ATT + slot)) == 0) {
 			c->att[slot] = fd;
+			c->attai[slot] = a;
 			if (c->next < c->norder) {
 				c->stagger = now + VPNET_STAGGER_MS;
 				heap_push(c->stagger, c, T_STAGGER);
@@ -1587,6 +1593,7 @@ conn_start(int fd, const struct msg *m)
 	}
 	c->id = m->id;
 	c->cfd = fd;
+	c->cloop = m->loopback != 0;
 	if (m->pp) {
 		c->pp = 1;
 		c->src = m->src;

@@ -83,13 +83,13 @@ pid_t	vpengine_start(const struct vpeng_conf *c, char *const argv[],
 
 /*
  * vpengine_pass(): hands connection fd (with vp-listen's id; src and
- * dst the PROXY protocol addresses or NULL) to the engine without
- * blocking. Returns 0 (the caller closes its fd), or -1 with errno
+ * dst the PROXY protocol addresses or NULL; loopback: the socket's
+ * peer is a loopback TCP address) to the engine without blocking. Returns 0 (the caller closes its fd), or -1 with errno
  * (EAGAIN: the engine is behind; run the connection another way).
  */
 int	vpengine_pass(int ctl, uint64_t id, int fd,
 	    const struct sockaddr_storage *src,
-	    const struct sockaddr_storage *dst);
+	    const struct sockaddr_storage *dst, int loopback);
 
 /*
  * vpengine_done(): connections the engine has finished, up to n of

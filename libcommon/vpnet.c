@@ -477,30 +477,38 @@ vpnet_loopback_bufs(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	const struct sockaddr_in6 *s6;
-	const unsigned char *a;
-	int b = VPNET_LOOPBUF, type;
+	int type;
 	socklen_t tl = sizeof(type);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == -1 ||
 	    type != SOCK_STREAM ||
-	    getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+	    getpeername(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    !vpnet_sa_loopback((struct sockaddr *)&ss))
 		return 0;
-	if (ss.ss_family == AF_INET) {
-		a = (const unsigned char *)
-		    &((const struct sockaddr_in *)&ss)->sin_addr;
-		if (a[0] != 127)
-			return 0;
-	} else if (ss.ss_family == AF_INET6) {
-		s6 = (const struct sockaddr_in6 *)&ss;
-		if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) &&
-		    !(IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
-		    s6->sin6_addr.s6_addr[12] == 127))
-			return 0;
-	} else
+	return vpnet_set_bufs(fd, VPNET_LOOPBUF) == 0;
+}
+
+int
+vpnet_sa_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *s6;
+
+	if (sa->sa_family == AF_INET)
+		return ((const unsigned char *)
+		    &((const struct sockaddr_in *)sa)->sin_addr)[0] == 127;
+	if (sa->sa_family != AF_INET6)
 		return 0;
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &b, sizeof(b)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b, sizeof(b)) == -1)
-		return 0;
-	return 1;
+	s6 = (const struct sockaddr_in6 *)sa;
+	return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+	    (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+	    s6->sin6_addr.s6_addr[12] == 127);
+}
+
+int
+vpnet_set_bufs(int fd, int size)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) == -1)
+		return -1;
+	return 0;
 }

@@ -127,4 +127,10 @@ int	vpnet_err_rank(int err);
  */
 int	vpnet_loopback_bufs(int fd);
 
+/* vpnet_sa_loopback(): 1 if sa is a loopback IPv4/IPv6 address. */
+int	vpnet_sa_loopback(const struct sockaddr *sa);
+
+/* vpnet_set_bufs(): sets fd's send and receive buffers to size. 0/-1. */
+int	vpnet_set_bufs(int fd, int size);
+
 #endif

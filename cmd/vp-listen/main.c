@@ -28,6 +28,7 @@
 
 #include "vpapplet.h"
 #include "vpengine.h"
+#include "vpnet.h"
 #include "vpendpoint.h"
 #include "vpio.h"
 #include "vplisten.h"
@@ -62,6 +63,7 @@ struct slot {
 	int64_t		deadline;	/* HEADER */
 	unsigned char	key[17];	/* source address for -C */
 	int		haskey;
+	int		loopback;	/* the peer is a loopback TCP address */
 	int		engine;		/* RUNNING in the engine */
 	int		pp;		/* PROXY addresses override */
 	struct sockaddr_storage ppsrc, ppdst;
@@ -668,7 +670,7 @@ start(struct slot *s)
 		/* the slot's index rides in the id's top bits */
 		if (vpengine_pass(engine_ctl, (uint64_t)(s - slots) << 40 |
 		    (s->id & 0xffffffffffull), s->fd, s->pp ? &s->ppsrc : NULL,
-		    s->pp ? &s->ppdst : NULL) == 0) {
+		    s->pp ? &s->ppdst : NULL, s->loopback) == 0) {
 			close(s->fd);
 			s->fd = -1;
 			s->state = S_RUNNING;
@@ -945,6 +947,7 @@ describe(struct slot *s)
 		snprintf(s->peer, sizeof(s->peer), strchr(ip, ':') ?
 		    "[%s]:%u" : "%s:%u", ip, port);
 	set_key(s, (struct sockaddr *)&ss);
+	s->loopback = !s->pp && vpnet_sa_loopback((struct sockaddr *)&ss);
 }
 
 /*
