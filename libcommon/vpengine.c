@@ -387,13 +387,6 @@ vpengine_pass(int sock, uint64_t id, int fd, const struct sockaddr_storage *src,
     const struct sockaddr_storage *dst, int loopback)
 {
 	struct msg m;
-	struct msghdr mh;
-	struct iovec iov;
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct cmsghdr *cm;
 
 	memset(&m, 0, sizeof(m));
 	m.id = id;
@@ -403,20 +396,7 @@ vpengine_pass(int sock, uint64_t id, int fd, const struct sockaddr_storage *src,
 		m.src = *src;
 		m.dst = *dst;
 	}
-	memset(&mh, 0, sizeof(mh));
-	memset(&u, 0, sizeof(u));
-	iov.iov_base = &m;
-	iov.iov_len = sizeof(m);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u.b;
-	mh.msg_controllen = sizeof(u.b);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	return vpnet_sendmsg_fd(sock, fd, &m, sizeof(m), MSG_DONTWAIT) ==
 	    (ssize_t)sizeof(m) ? 0 : -1;
 }
 

@@ -429,8 +429,8 @@ vpnet_dial_unix(const char *path, int timeout_ms)
 	return fd;
 }
 
-int
-vpnet_send_fd(int sock, int fd)
+ssize_t
+vpnet_sendmsg_fd(int sock, int fd, const void *data, size_t len, int flags)
 {
 	struct msghdr msg;
 	struct iovec iov;
@@ -439,13 +439,11 @@ vpnet_send_fd(int sock, int fd)
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof(int))];
 	} cm;
-	char c = '\0';
-	ssize_t r;
 
 	memset(&msg, 0, sizeof(msg));
 	memset(&cm, 0, sizeof(cm));
-	iov.iov_base = &c;
-	iov.iov_len = 1;
+	iov.iov_base = (void *)data;
+	iov.iov_len = len;
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	msg.msg_control = cm.buf;
@@ -455,8 +453,17 @@ vpnet_send_fd(int sock, int fd)
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	return sendmsg(sock, &msg, flags | MSG_NOSIGNAL);
+}
+
+int
+vpnet_send_fd(int sock, int fd)
+{
+	char c = '\0';
+	ssize_t r;
+
 	for (;;) {
-		r = sendmsg(sock, &msg, MSG_NOSIGNAL);
+		r = vpnet_sendmsg_fd(sock, fd, &c, 1, 0);
 		if (r == 1)
 			return 0;
 		if (r == -1 && errno == EINTR)

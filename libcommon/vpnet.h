@@ -95,6 +95,14 @@ int	vpnet_addr_ip(const struct sockaddr *sa, char *buf, size_t n,
  */
 int	vpnet_send_fd(int sock, int fd);
 
+/*
+ * vpnet_sendmsg_fd(): one sendmsg(2) of len bytes of data with fd
+ * attached (SCM_RIGHTS), flags as for sendmsg (MSG_NOSIGNAL added).
+ * Returns what sendmsg returns.
+ */
+ssize_t	vpnet_sendmsg_fd(int sock, int fd, const void *data, size_t len,
+	    int flags);
+
 /* vpnet_is_ip(): 4 or 6 if s is an IPv4/IPv6 literal, else 0. */
 int	vpnet_is_ip(const char *s);
 
