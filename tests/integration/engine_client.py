@@ -30,6 +30,9 @@ wait is bounded. Processes are counted from /proc (children by ppid).
                             same bytes to the engine and to a process per
                             connection: prints each case's replies (hex)
                             where they differ, and "cases N same M"
+  proxied PORT HDR HOST      PROXY header HDR (text, \\r\\n spelled so,
+                            or v2 in hex), then SOCKS5 to HOST:1
+  persource PORT            -C 1 against a banner backend ("hi")
   churn PORT N THREADS      N short echo connections; prints "bad K"
   backend LOG               a server whose first received byte picks what
                             it does (see backend_conn); prints its port
@@ -554,6 +557,52 @@ def ddiff(pe, pp, log):
     print("cases", len(cases) + 10, "same", same)
 
 
+def proxied(port, hdr, host):
+    """A PROXY header, then SOCKS5 CONNECT host:1; prints the reply code
+    and what the route's command says."""
+    c = socket.create_connection(("127.0.0.1", port), 5)
+    c.sendall(bytes.fromhex(hdr) if hdr[:2] == "0d" else
+              hdr.encode().replace(b"\\r\\n", b"\r\n"))
+    c.sendall(b"\x05\x01\x00")
+    got = recv_exact(c, 2)
+    h = host.encode()
+    c.sendall(b"\x05\x01\x00\x03" + bytes([len(h)]) + h + b"\x00\x01")
+    rep = recv_exact(c, 10)
+    rest = b""
+    c.settimeout(10)
+    try:
+        while True:
+            b = c.recv(4096)
+            if not b:
+                break
+            rest += b
+    except OSError:
+        pass
+    print("greet %s rep %s said '%s'" % (got.hex(), rep[1:2].hex(),
+                                          rest.decode(errors="replace")))
+
+
+def persource(port):
+    """-C 1: a second client from 127.0.0.1 waits; 127.0.0.2 does not."""
+    def conn(src):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", port))
+        return s
+
+    def said_hi(s, wait):
+        r, _, _ = select.select([s], [], [], wait)
+        return bool(r) and recv_exact(s, 3, 2) == b"hi\n"
+    a1 = conn("127.0.0.1")
+    print("a1", said_hi(a1, 5))
+    a2 = conn("127.0.0.1")
+    b1 = conn("127.0.0.2")
+    print("b1", said_hi(b1, 5))
+    print("a2-early", said_hi(a2, 1.0))
+    a1.close()
+    print("a2-after", said_hi(a2, 5))
+
+
 def churn(port, n, threads):
     """n short connections over some threads: each sends a line and
     expects it back."""
@@ -597,6 +646,10 @@ def main():
                float(a[6]))
     elif cmd == "flood":
         flood(int(a[1]), int(a[2]), int(a[3]), int(a[4]), a[5])
+    elif cmd == "proxied":
+        proxied(int(a[1]), a[2], a[3])
+    elif cmd == "persource":
+        persource(int(a[1]))
     elif cmd == "churn":
         churn(int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "backend":

@@ -443,8 +443,67 @@ else
 fi
 kill "$LP"
 
+# --- 14. PROXY headers (-p) with the engine: the route sees the
+# header's addresses (source: matcher, UCSPI variables of a forked
+# route), as with a process per connection
+cat >"$T/prules" <<EOF
+outbound who exec-early printf '%%s %%s %%s %%s' "\$TCPREMOTEIP" "\$TCPREMOTEPORT" "\$TCPLOCALIP" "\$TCPLOCALPORT"
+outbound doc exec-early printf doc
+outbound deny reject
+route doc source:192.0.2.0/24 domain:doc.example
+route who domain:who.example
+default deny
+EOF
+chmod 644 "$T/prules"
+vp-dispatch -C "$T/prules" || notok "PROXY rules compile"
+listen_ready PE vp-listen -1 -v -p tcp:127.0.0.1:0 vp-dispatch -r "$T/prules" 2>"$T/ppe.log"
+LE=$LASTPID
+listen_ready PP vp-listen -1 -v -p -P tcp:127.0.0.1:0 vp-dispatch -r "$T/prules" 2>"$T/sel3x.log"
+LPP=$LASTPID
+V1='PROXY TCP4 192.0.2.9 198.51.100.1 4000 1080\r\n'
+V2=0d0a0d0a000d0a515549540a2111000cc000024dc633640204d201bb
+V6='PROXY TCP6 2001:db8::7 2001:db8::1 5555 443\r\n'
+X='PROXY TCP4 203.0.113.5 198.51.100.1 4000 1080\r\n'
+for c in "v1 who|$V1|who.example|greet 0500 rep 00 said '192.0.2.9 4000 198.51.100.1 1080'" \
+    "v2 who|$V2|who.example|greet 0500 rep 00 said '192.0.2.77 1234 198.51.100.2 443'" \
+    "v1 TCP6 who|$V6|who.example|greet 0500 rep 00 said '2001:db8::7 5555 2001:db8::1 443'" \
+    "v1 source: matches|$V1|doc.example|greet 0500 rep 00 said 'doc'" \
+    "v2 source: matches|$V2|doc.example|greet 0500 rep 00 said 'doc'" \
+    "v1 source: does not match|$X|doc.example|greet 0500 rep 02 said ''"; do
+	name=${c%%|*}; r=${c#*|}; hdr=${r%%|*}; r=${r#*|}; host=${r%%|*}; want=${r#*|}
+	e=$($E proxied "$PE" "$hdr" "$host" 2>&1)
+	p=$($E proxied "$PP" "$hdr" "$host" 2>&1)
+	if [ "$e" = "$want" ] && [ "$p" = "$want" ]; then
+		ok "-p with the engine, PROXY $name: $want"
+	else
+		notok "-p PROXY $name: engine [$e] processes [$p] want [$want]"
+	fi
+done
+grep -q ': to the engine' "$T/ppe.log" || notok "-p: nothing went to the engine"
+kill "$LE" "$LPP"
+
+# --- 15. -C 1 per source through the engine
+listen_ready P vp-listen -1 -v -c 10 -C 1 tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$BAN" 2>"$T/C.log"
+LP=$LASTPID
+$E persource "$P" >"$T/C.out" 2>&1
+[ "$(tr '\n' ' ' <"$T/C.out")" = "a1 True b1 True a2-early False a2-after True " ] &&
+    grep -q ': to the engine' "$T/C.log" &&
+    ok "-C 1 through the engine: a source's second client waits for its first; another source does not" ||
+    { notok "-C 1: $(tr '\n' ' ' <"$T/C.out")"; cat "$T/C.log"; }
+kill "$LP"
+
+# --- 16. vp-dispatch -t HOST:PORT (no handshake) through the engine
+listen_ready P vp-listen -1 -v tcp:127.0.0.1:0 vp-dispatch -t "127.0.0.1:$ECHO" 2>"$T/fixed.log"
+LP=$LASTPID
+rand_file "$T/fx" 500000
+timeout 20 socat -t 10 - "TCP:127.0.0.1:$P" <"$T/fx" >"$T/fx.got"
+same "$T/fx" "$T/fx.got" && grep -q ': to the engine' "$T/fixed.log" &&
+    ok "vp-dispatch -t 127.0.0.1:PORT through the engine: 500 kB echoed byte for byte" ||
+    { notok "vp-dispatch -t"; cat "$T/fixed.log"; }
+kill "$LP"
+
 # under ASan/UBSan: no report in any log (the engine logs to vp-listen's
-# stderr). sel3-6, sel3p and sel3d are the runs with a process per connection.
+# stderr). sel3-6, sel3p, sel3d and sel3x are the runs with a process per connection.
 wait "$LP" 2>/dev/null
 san() {	# san WHAT LOG...
 	_w=$1; shift
@@ -458,10 +517,10 @@ san() {	# san WHAT LOG...
 set --
 for f in "$T"/*.log; do
 	case "$f" in
-	*/sel[3-6].log|*/sel3[pd].log) ;;
+	*/sel[3-6].log|*/sel3[pdx].log) ;;
 	*) set -- "$@" "$f" ;;
 	esac
 done
 san "engine runs" "$@"
-san "process-per-connection runs" "$T"/sel[3-6].log "$T"/sel3[pd].log
+san "process-per-connection runs" "$T"/sel[3-6].log "$T"/sel3[pdx].log
 finish
