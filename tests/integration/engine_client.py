@@ -33,6 +33,9 @@ wait is bounded. Processes are counted from /proc (children by ppid).
   proxied PORT HDR HOST      PROXY header HDR (text, \\r\\n spelled so,
                             or v2 in hex), then SOCKS5 to HOST:1
   persource PORT            -C 1 against a banner backend ("hi")
+  stopped PORT LPID EPID LOG
+                            ends reported while vp-listen is stopped,
+                            in uneven batches (see stopped())
   churn PORT N THREADS      N short echo connections; prints "bad K"
   backend LOG               a server whose first received byte picks what
                             it does (see backend_conn); prints its port
@@ -603,6 +606,55 @@ def persource(port):
     print("a2-after", said_hi(a2, 5))
 
 
+def fdcount(pid, kind="socket:"):
+    n = 0
+    try:
+        for f in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, f)).startswith(kind):
+                    n += 1
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return n
+
+
+def stopped(port, lpid, epid, log):
+    """Ends reported in uneven batches while vp-listen is stopped: 200
+    silent connections to vp-dispatch -T 1 are passed to the engine;
+    vp-listen is stopped (SIGSTOP); 5 clients close (the engine reports
+    those first), the other 195 time out; vp-listen continues. Prints
+    how many ends vp-listen then logs."""
+    def count(what):
+        with open(log) as f:
+            return f.read().count(what)
+    base = fdcount(epid)
+    start = count(": to the engine")
+    e0 = count("exited")
+    cs = []
+    while len(cs) < 200:
+        for _ in range(20):
+            cs.append(socket.create_connection(("127.0.0.1", port), 5))
+        k = len(cs)
+        poll(lambda: count(": to the engine") - start >= k, 10)
+    passed = count(": to the engine") - start
+    print("passed", passed)
+    os.kill(lpid, signal.SIGSTOP)
+    try:
+        for c in cs[:5]:
+            c.close()
+        poll(lambda: fdcount(epid) <= base + passed - 5, 5)
+        # the rest time out after 1 s (-T 1) in the engine
+        print("engine closed all", poll(lambda: fdcount(epid) <= base, 10))
+    finally:
+        os.kill(lpid, signal.SIGCONT)
+    poll(lambda: count("exited") - e0 >= passed, 10)
+    print("ends logged", count("exited") - e0)
+    for c in cs[5:]:
+        c.close()
+
+
 def churn(port, n, threads):
     """n short connections over some threads: each sends a line and
     expects it back."""
@@ -650,6 +702,8 @@ def main():
         proxied(int(a[1]), a[2], a[3])
     elif cmd == "persource":
         persource(int(a[1]))
+    elif cmd == "stopped":
+        stopped(int(a[1]), int(a[2]), int(a[3]), a[4])
     elif cmd == "churn":
         churn(int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "backend":

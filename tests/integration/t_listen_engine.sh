@@ -352,6 +352,17 @@ $E flood "$P" 300 "$ORIGIN" "$EP" "$T/www/blob" >>"$T/flood2.out" 2>&1
     notok "-T 1 flood, 2 x 300 more: $(grep -c exited "$T/flood.log") end lines of 803 ($(grep -c ': to the engine' "$T/flood.log") passed to the engine)"
 kill "$LP"
 
+# Ends reported in uneven batches (5, then 195) while vp-listen is
+# stopped, so that it reads them all at once: every one must arrive
+listen_ready P vp-listen -1 -v -c 700 tcp:127.0.0.1:0 vp-dispatch -T 1 2>"$T/stop.log"
+LP=$LASTPID
+EP=$(engine_of "$LP")
+$E stopped "$P" "$LP" "$EP" "$T/stop.log" >"$T/stop.out" 2>&1
+[ "$(tr '\n' ' ' <"$T/stop.out")" = "passed 200 engine closed all True ends logged 200 " ] &&
+    ok "200 ends reported while vp-listen was stopped (5, then 195): all 200 logged" ||
+    notok "ends reported while vp-listen was stopped: $(tr '\n' ' ' <"$T/stop.out")"
+kill "$LP"
+
 # --- 11. hostile and odd requests: the engine answers as vp-dispatch
 # does in a process of its own (same reply bytes, same exit status)
 DEAD=$(free_port)
