@@ -91,7 +91,7 @@ vpapplet_spawn(vpapplet_fn fn, char *const argv[], int fd_in, int fd_out,
 	vplog_level = VPLOG_WARN;
 	vplog_set_fd(2);
 	if (envp != NULL) {
-		static char **keep;	/* see below */
+		static char **volatile keep;	/* see below */
 		size_t n;
 
 		/*

@@ -87,6 +87,7 @@ struct dir {
 	size_t		 prelen, preoff;
 	uint64_t	 bytes;
 	int		 eof, done;
+	int		 err;		/* what ended it, if not EOF */
 };
 
 /* What a dispatch connection needs until it relays. */
@@ -403,11 +404,12 @@ vpengine_pass(int sock, uint64_t id, int fd, const struct sockaddr_storage *src,
 int
 vpengine_done(int sock, uint64_t *ids, int *status, size_t n)
 {
-	int64_t buf[64];
+	int64_t buf[64];		/* 32 (id, status) pairs, done_flush's most */
 	ssize_t r;
 	size_t got = 0, k, i;
 
-	while (got < n) {
+	/* a message holds up to 32 ends: read one only with room for all */
+	while (got + 32 <= n) {
 		r = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r == 0)
 			return -1;
@@ -419,7 +421,7 @@ vpengine_done(int sock, uint64_t *ids, int *status, size_t n)
 			return -1;
 		}
 		k = (size_t)r / (2 * sizeof(int64_t));
-		for (i = 0; i < k && got < n; i++) {
+		for (i = 0; i < k; i++) {
 			ids[got] = (uint64_t)buf[2 * i];
 			status[got++] = (int)buf[2 * i + 1];
 		}
@@ -821,9 +823,12 @@ answer(struct conn *c, enum vpr_class cl)
 /* --- relay -------------------------------------------------------- */
 
 /*
- * Moves what one direction can move now. Returns 0, or -1 with errno
- * set when bytes were lost (a read or write error). *more is set when
- * the budget ran out before the direction had to wait.
+ * Moves what one direction can move now. A read or write error ends
+ * this direction only (d->err; bytes in its pipe are lost): the other
+ * one keeps draining what it was sent before, so data that arrived
+ * ahead of a reset is still delivered. Returns 0, or -1 for a local
+ * failure (no pipe). *more is set when the budget ran out before the
+ * direction had to wait.
  */
 static int
 pump_dir(struct conn *c, struct dir *d, int *more)
@@ -862,7 +867,7 @@ pump_dir(struct conn *c, struct dir *d, int *more)
 		if (d->eof) {
 			if (shutdown(d->dst, SHUT_WR) == -1 &&
 			    errno != ENOTCONN)
-				return -1;
+				goto fail;
 			d->done = 1;
 			pipe_put(d);
 			return 0;
@@ -889,7 +894,7 @@ pump_dir(struct conn *c, struct dir *d, int *more)
 				continue;
 			if (errno == EAGAIN)
 				return 0;
-			return -1;
+			goto fail;
 		}
 		d->inpipe += (size_t)n;
 	}
@@ -902,7 +907,20 @@ werr:
 	}
 	if (errno == EAGAIN)
 		return 0;
-	return -1;
+fail:
+	d->err = errno;
+	d->done = d->eof = 1;
+	if (d->inpipe > 0 || d->preoff < d->prelen) {
+		/* lost: drop the pipe rather than pool a full one */
+		if (d->p[0] >= 0) {
+			close(d->p[0]);
+			close(d->p[1]);
+			d->p[0] = d->p[1] = -1;
+		}
+		d->inpipe = 0;
+	}
+	pipe_put(d);
+	return 0;
 }
 
 static void
@@ -943,7 +961,7 @@ pump(struct conn *c)
 		return 1;
 	}
 	if (c->d[0].done && c->d[1].done) {
-		relay_end(c, 0);
+		relay_end(c, c->d[0].err ? c->d[0].err : c->d[1].err);
 		return 1;
 	}
 	if (more)
@@ -960,20 +978,15 @@ static void
 hangup(struct conn *c, int fd)
 {
 	struct dir *d = c->d[0].dst == fd ? &c->d[0] : &c->d[1];
-	int e = 0;
-	socklen_t l = sizeof(e);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) == 0 && e != 0) {
-		relay_end(c, e);
-		return;
-	}
+	/* what arrived before a reset is read (and moved) first */
 	if (pump(c))
 		return;		/* ended */
 	if (!d->done && d->preoff == d->prelen && d->inpipe == 0) {
 		d->done = d->eof = 1;
 		pipe_put(d);
 		if (c->d[0].done && c->d[1].done)
-			relay_end(c, 0);
+			relay_end(c, c->d[0].err ? c->d[0].err : c->d[1].err);
 	}
 }
 
