@@ -51,6 +51,7 @@ enum slot_state {
 	S_NEW,		/* accepted, being routed */
 	S_HEADER,	/* waiting for the PROXY header */
 	S_WAITSRC,	/* its source is at the -C limit: held, not dropped */
+	S_ENGINEQ,	/* waiting for room on the engine's control socket */
 	S_RUNNING	/* program running */
 };
 
@@ -102,6 +103,8 @@ static sigset_t changed_sigs;	/* dispositions we changed (SIGPIPE) */
 static int64_t backoff_until;
 static pid_t engine_pid = -1;	/* the engine (vpengine.h), if any */
 static int engine_ctl = -1;
+static int *engq;		/* FIFO of S_ENGINEQ slots (o.limit) */
+static size_t engq_head, engq_n;
 static struct vpeng_conf engconf;
 
 static void	usage(void) __attribute__((noreturn));
@@ -119,6 +122,8 @@ static void	reap(void);
 static void	ended(struct slot *);
 static void	engine_read(void);
 static void	engine_gone(const char *);
+static int	to_engine(struct slot *);
+static void	engine_flush(void);
 static void	free_slot(struct slot *);
 static void	drop(struct slot *, const char *, const char *);
 static int	source_count(const unsigned char *);
@@ -282,7 +287,9 @@ main(int argc, char *argv[])
 	}
 
 	if ((slots = calloc((size_t)o.limit, sizeof(*slots))) == NULL ||
-	    (freelist = calloc((size_t)o.limit, sizeof(*freelist))) == NULL)
+	    (freelist = calloc((size_t)o.limit, sizeof(*freelist))) == NULL ||
+	    (engine_pid > 0 && (engq = calloc((size_t)o.limit,
+	    sizeof(*engq))) == NULL))
 		vplog_die(EX_OSERR, "out of memory");
 	for (i = 0; i < (size_t)o.limit; i++)
 		freelist[nfree++] = o.limit - 1 - (int)i;	/* 0 on top */
@@ -393,7 +400,7 @@ serve(int sfd)
 			pfd[npfd++].events = POLLIN;
 		}
 		pfd[npfd].fd = engine_ctl;
-		pfd[npfd++].events = POLLIN;
+		pfd[npfd++].events = POLLIN | (engq_n > 0 ? POLLOUT : 0);
 		next = -1;
 		if (!accepting && nfree > 0)
 			next = backoff_until;
@@ -430,8 +437,10 @@ serve(int sfd)
 			}
 			reap();
 		}
-		if (pfd[1 + lis.nfds].revents)
+		if (pfd[1 + lis.nfds].revents & ~POLLOUT)
 			engine_read();
+		if (pfd[1 + lis.nfds].revents & POLLOUT)
+			engine_flush();
 		for (i = 2 + lis.nfds; i < npfd; i++) {
 			if (pfd[i].revents == 0)
 				continue;
@@ -667,21 +676,19 @@ start(struct slot *s)
 	int e;
 
 	if (engine_ctl >= 0) {
-		/* the slot's index rides in the id's top bits */
-		if (vpengine_pass(engine_ctl, (uint64_t)(s - slots) << 40 |
-		    (s->id & 0xffffffffffull), s->fd, s->pp ? &s->ppsrc : NULL,
-		    s->pp ? &s->ppdst : NULL, s->loopback) == 0) {
-			close(s->fd);
-			s->fd = -1;
-			s->state = S_RUNNING;
-			s->engine = 1;
-			vplog_info("connection %llu from %s: to the engine",
-			    (unsigned long long)s->id, s->peer);
+		/*
+		 * The engine's socket holds a few messages: when it is
+		 * full, connections queue here (in order) until it has
+		 * room again.
+		 */
+		if (engq_n == 0 && to_engine(s) == 0)
+			return;
+		if (engine_ctl >= 0) {
+			s->state = S_ENGINEQ;
+			engq[(engq_head + engq_n++) % (size_t)o.limit] =
+			    (int)(s - slots);
 			return;
 		}
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			engine_gone(strerror(errno));
-		/* the engine is behind: this one gets a process */
 	}
 
 	if (s->pp) {
@@ -828,6 +835,47 @@ engine_read(void)
 }
 
 /*
+ * Passes s to the engine: 0, or -1 (EAGAIN: its socket is full; any
+ * other error: the engine has gone, see engine_gone()).
+ */
+static int
+to_engine(struct slot *s)
+{
+	/* the slot's index rides in the id's top bits */
+	if (vpengine_pass(engine_ctl, (uint64_t)(s - slots) << 40 |
+	    (s->id & 0xffffffffffull), s->fd, s->pp ? &s->ppsrc : NULL,
+	    s->pp ? &s->ppdst : NULL, s->loopback) == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			engine_gone(strerror(errno));
+			errno = EPIPE;
+		}
+		return -1;
+	}
+	close(s->fd);
+	s->fd = -1;
+	s->state = S_RUNNING;
+	s->engine = 1;
+	vplog_info("connection %llu from %s: to the engine",
+	    (unsigned long long)s->id, s->peer);
+	return 0;
+}
+
+/* The engine has room again: the queued connections, oldest first. */
+static void
+engine_flush(void)
+{
+	struct slot *s;
+
+	while (engq_n > 0 && engine_ctl >= 0) {
+		s = &slots[engq[engq_head]];
+		if (s->state == S_ENGINEQ && to_engine(s) == -1)
+			return;
+		engq_head = (engq_head + 1) % (size_t)o.limit;
+		engq_n--;
+	}
+}
+
+/*
  * The engine has gone (a crash: it never leaves while we run): its
  * connections are lost; from now on a process per connection.
  */
@@ -848,6 +896,15 @@ engine_gone(const char *why)
 		}
 	vplog_warn("the engine %s; %d connection%s lost; a process per "
 	    "connection from now on", why, n, n == 1 ? "" : "s");
+	/* those waiting for it get a process each */
+	while (engq_n > 0) {
+		struct slot *s = &slots[engq[engq_head]];
+
+		engq_head = (engq_head + 1) % (size_t)o.limit;
+		engq_n--;
+		if (s->state == S_ENGINEQ)
+			start(s);
+	}
 }
 
 static void
@@ -886,7 +943,8 @@ source_count(const unsigned char *key)
 	int n = 0;
 
 	for (i = 0; i < hiwater; i++)
-		if (slots[i].state == S_RUNNING && slots[i].haskey &&
+		if ((slots[i].state == S_RUNNING ||
+		    slots[i].state == S_ENGINEQ) && slots[i].haskey &&
 		    memcmp(slots[i].key, key, 17) == 0)
 			n++;
 	return n;
@@ -963,7 +1021,8 @@ shutdown_now(int sig)
 	vplisten_close(&lis, 1);
 	for (i = 0; i < hiwater; i++)
 		if ((slots[i].state == S_HEADER ||
-		    slots[i].state == S_WAITSRC) && slots[i].fd >= 0)
+		    slots[i].state == S_WAITSRC ||
+		    slots[i].state == S_ENGINEQ) && slots[i].fd >= 0)
 			close(slots[i].fd);
 	vplog_info("signal %d: stopped listening", sig);
 	(void)vpnotify_send("STOPPING=1", 0);
