@@ -299,6 +299,13 @@ main(int argc, char *argv[])
 	if ((sfd = setup_signals()) == -1)
 		vplog_die_errno(EX_OSERR, "signalfd");
 
+	/* Logged before readiness, so a log read at readiness has it. */
+	vplog_debug("listening on %s (%zu socket%s), limit %d%s", argv[0],
+	    lis.nfds, lis.nfds == 1 ? "" : "s", o.limit,
+	    engine_pid > 0 ? ", connections served by the engine" :
+	    applet ? ", program run in forked children without exec" : "");
+	if (engine_pid > 0)
+		vplog_debug("engine pid %ld", (long)engine_pid);
 	/* Every socket is bound: report readiness. */
 	if (o.print_port && vpnotify_stdout(ep.kind == VPEP_TCP ||
 	    ep.kind == VPEP_FD ? vplisten_port(lis.fds[0]) : 0) == -1)
@@ -307,12 +314,6 @@ main(int argc, char *argv[])
 		vplog_warn_errno("readiness on fd %d", o.notify_fd);
 	if (vpnotify_ready(0) == -1)
 		vplog_warn_errno("readiness on NOTIFY_SOCKET");
-	vplog_debug("listening on %s (%zu socket%s), limit %d%s", argv[0],
-	    lis.nfds, lis.nfds == 1 ? "" : "s", o.limit,
-	    engine_pid > 0 ? ", connections served by the engine" :
-	    applet ? ", program run in forked children without exec" : "");
-	if (engine_pid > 0)
-		vplog_debug("engine pid %ld", (long)engine_pid);
 
 	serve(sfd);
 	/* NOTREACHED */
