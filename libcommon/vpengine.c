@@ -155,7 +155,7 @@ static uint32_t *readyq;
 static size_t nready, readycap;
 static int64_t *doneq;			/* id, status pairs */
 static size_t ndone, donecap;
-static int pool[POOLMAX][2];
+static int pool[POOLMAX][3];		/* read end, write end, size */
 static size_t npool;
 static struct vpusers *users;
 static struct vprules *rules;
@@ -482,16 +482,24 @@ set_deadline(struct conn *c, int64_t at)
 	heap_push(at, c, T_DEADLINE);
 }
 
+/* A pipe for a direction, from the pool if it has one; 0 or -1. */
 static int
-pipe_get(int p[2])
+pipe_get(struct dir *d)
 {
+	int sz;
+
 	if (npool > 0) {
 		npool--;
-		p[0] = pool[npool][0];
-		p[1] = pool[npool][1];
+		d->p[0] = pool[npool][0];
+		d->p[1] = pool[npool][1];
+		d->cap = (size_t)pool[npool][2];
 		return 0;
 	}
-	return pipe2(p, O_NONBLOCK | O_CLOEXEC);
+	if (pipe2(d->p, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	sz = fcntl(d->p[0], F_GETPIPE_SZ);
+	d->cap = sz > 0 ? (size_t)sz : 65536;
+	return 0;
 }
 
 static void
@@ -502,6 +510,7 @@ pipe_put(struct dir *d)
 	if (d->inpipe == 0 && npool < POOLMAX) {
 		pool[npool][0] = d->p[0];
 		pool[npool][1] = d->p[1];
+		pool[npool][2] = (int)d->cap;
 		npool++;
 	} else {
 		close(d->p[0]);
@@ -700,11 +709,15 @@ reload(void)
 
 static int64_t now;
 
+/*
+ * Closes a descriptor of ours; closing removes it from the epoll set
+ * (no child holds a copy for long: a forked route closes every other
+ * descriptor first, and stale events are told apart by generation).
+ */
 static void
 unwatch_close(int *fd)
 {
 	if (*fd >= 0) {
-		(void)epoll_ctl(ep, EPOLL_CTL_DEL, *fd, NULL);
 		close(*fd);
 		*fd = -1;
 	}
@@ -865,19 +878,16 @@ pump_dir(struct conn *c, struct dir *d, int *more)
 			continue;
 		}
 		if (d->eof) {
-			if (shutdown(d->dst, SHUT_WR) == -1 &&
-			    errno != ENOTCONN)
+			/* the other way done too: the close says it all */
+			if (!c->d[0].done + !c->d[1].done > 1 &&
+			    shutdown(d->dst, SHUT_WR) == -1 && errno != ENOTCONN)
 				goto fail;
 			d->done = 1;
 			pipe_put(d);
 			return 0;
 		}
-		if (d->p[0] < 0) {
-			if (pipe_get(d->p) == -1)
-				return -1;
-			sz = fcntl(d->p[0], F_GETPIPE_SZ);
-			d->cap = sz > 0 ? (size_t)sz : 65536;
-		}
+		if (d->p[0] < 0 && pipe_get(d) == -1)
+			return -1;
 		if (d->bytes >= BIGAFTER && d->cap < BIGPIPE) {
 			sz = fcntl(d->p[0], F_SETPIPE_SZ, BIGPIPE);
 			/* refused (fs.pipe-user-pages-*): keep what we have */
@@ -1563,6 +1573,8 @@ fork_child(struct conn *c)
 			vpdsp_add_pre(x->buf, x->blen);
 		vpdsp_resume();
 	}
+	/* the child holds a copy: take it out of the epoll set first */
+	(void)epoll_ctl(ep, EPOLL_CTL_DEL, c->cfd, NULL);
 	unwatch_close(&c->cfd);
 	c->pid = pid;
 	c->state = C_CHILD;
