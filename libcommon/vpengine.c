@@ -58,7 +58,7 @@
 #define BIGPIPE		(1024 * 1024)
 #define BIGAFTER	(4u * 1024 * 1024)	/* grow a busy direction's pipe */
 #define BUDGET		32		/* splices per direction per turn */
-#define NRESOLVE	16		/* lookups at once: a slow DNS server must not serialise them */
+#define NRESOLVE	16		/* lookups at once (slow DNS) */
 
 /* epoll keys: generation << 32 | slot << 3 | role; specials top bit. */
 #define K_SPECIAL	(1ull << 63)
