@@ -147,7 +147,7 @@ static int ep = -1, ctl = -1, sfd = -1;
 static int ctl_eof;
 static struct vpresolve *res;
 static struct conn **tab;
-static uint32_t tabcap, ntab, *freeidx, nfreeidx, gen;
+static uint32_t tabcap, *freeidx, nfreeidx, gen;
 static size_t nlive;
 static struct timer *heap;
 static size_t nheap, heapcap;
@@ -567,7 +567,6 @@ conn_new(void)
 	c->d[0].p[0] = c->d[0].p[1] = c->d[1].p[0] = c->d[1].p[1] = -1;
 	c->start = c->last = vpio_now_ms();
 	tab[c->idx] = c;
-	ntab++;
 	nlive++;
 	return c;
 }
@@ -746,7 +745,6 @@ conn_close(struct conn *c)
 		freeaddrinfo(c->ai);
 	tab[c->idx] = NULL;
 	freeidx[nfreeidx++] = c->idx;
-	ntab--;
 	nlive--;
 	done_push(c->id, c->status);
 	free(c);
@@ -1917,14 +1915,13 @@ engine_main(const struct vpeng_conf *c, int sock, const sigset_t *changed)
 }
 
 pid_t
-vpengine_start(const struct vpeng_conf *c, char *const argv[],
-    const int *listen_fds, size_t n, const sigset_t *changed, int *sock)
+vpengine_start(const struct vpeng_conf *c, const int *listen_fds, size_t n,
+    const sigset_t *changed, int *sock)
 {
 	int sv[2];
 	size_t i;
 	pid_t pid;
 
-	(void)argv;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		return -1;
 	if ((pid = fork()) == -1) {

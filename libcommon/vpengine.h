@@ -77,9 +77,8 @@ int	vpengine_conf(char *const argv[], struct vpeng_conf *c, char *why,
  * changed (reset in the engine). Returns the engine's pid and its
  * control socket in *ctl (non-blocking, close-on-exec), or -1.
  */
-pid_t	vpengine_start(const struct vpeng_conf *c, char *const argv[],
-	    const int *listen_fds, size_t n, const sigset_t *changed,
-	    int *ctl);
+pid_t	vpengine_start(const struct vpeng_conf *c, const int *listen_fds,
+	    size_t n, const sigset_t *changed, int *ctl);
 
 /*
  * vpengine_pass(): hands connection fd (with vp-listen's id; src and

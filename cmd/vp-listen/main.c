@@ -276,8 +276,8 @@ main(int argc, char *argv[])
 		char why[128];
 
 		if (vpengine_conf(prog_argv, &engconf, why, sizeof(why)) == 0) {
-			engine_pid = vpengine_start(&engconf, prog_argv, lis.fds,
-			    lis.nfds, &changed_sigs, &engine_ctl);
+			engine_pid = vpengine_start(&engconf, lis.fds, lis.nfds,
+			    &changed_sigs, &engine_ctl);
 			if (engine_pid == -1)
 				vplog_warn_errno("cannot start the engine; a "
 				    "process per connection");
