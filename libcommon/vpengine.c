@@ -957,14 +957,18 @@ relay_end(struct conn *c, int err)
 	conn_close(c);
 }
 
-/* Returns 1 when the connection has ended (c is freed), else 0. */
+/*
+ * Pumps the directions in mask (bit 0: client to upstream, bit 1: the
+ * other way). Returns 1 when the connection has ended (c is freed),
+ * else 0.
+ */
 static int
-pump(struct conn *c)
+pump_dirs(struct conn *c, int mask)
 {
 	int more = 0;
 
-	if (pump_dir(c, &c->d[0], &more) == -1 ||
-	    pump_dir(c, &c->d[1], &more) == -1) {
+	if (((mask & 1) && pump_dir(c, &c->d[0], &more) == -1) ||
+	    ((mask & 2) && pump_dir(c, &c->d[1], &more) == -1)) {
 		relay_end(c, errno);
 		return 1;
 	}
@@ -975,6 +979,12 @@ pump(struct conn *c)
 	if (more)
 		ready_push(c);
 	return 0;
+}
+
+static int
+pump(struct conn *c)
+{
+	return pump_dirs(c, 3);
 }
 
 /*
@@ -1764,7 +1774,16 @@ on_event(uint64_t k, uint32_t ev)
 		if (ev & (EPOLLHUP | EPOLLERR))
 			hangup(c, role == R_CLIENT ? c->cfd : c->ufd);
 		else
-			(void)pump(c);
+			/*
+			 * Edge-triggered: only the directions this edge can
+			 * move (readable: the one reading this socket;
+			 * writable: the one writing to it).
+			 */
+			(void)pump_dirs(c, role == R_CLIENT ?
+			    ((ev & (EPOLLIN | EPOLLRDHUP)) ? 1 : 0) |
+			    ((ev & EPOLLOUT) ? 2 : 0) :
+			    ((ev & (EPOLLIN | EPOLLRDHUP)) ? 2 : 0) |
+			    ((ev & EPOLLOUT) ? 1 : 0));
 		break;
 	case C_LINGER:
 		if (role == R_CLIENT)
