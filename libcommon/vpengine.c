@@ -162,7 +162,6 @@ static struct vprules *rules;
 static int cfgerr;
 static struct stat users_st;
 static const sigset_t *chsigs;
-static const char *progname;
 
 static void	conn_close(struct conn *);
 static void	answer(struct conn *, enum vpr_class);
@@ -660,7 +659,6 @@ dest(const struct conn *c, char *buf, size_t n)
 
 /* --- configuration files: users and rules ------------------------- */
 
-
 /*
  * Loads -a and -r when they changed (a few stat calls per connection),
  * so the engine sees what a vp-dispatch started now would see.
@@ -675,12 +673,7 @@ reload(void)
 	cfgerr = 0;
 	if (cf->users != NULL) {
 		if (stat(cf->users, &st) == -1 || users == NULL ||
-		    st.st_ino != users_st.st_ino || st.st_dev != users_st.st_dev ||
-		    st.st_size != users_st.st_size ||
-		    st.st_mtim.tv_sec != users_st.st_mtim.tv_sec ||
-		    st.st_mtim.tv_nsec != users_st.st_mtim.tv_nsec ||
-		    st.st_ctim.tv_sec != users_st.st_ctim.tv_sec ||
-		    st.st_ctim.tv_nsec != users_st.st_ctim.tv_nsec) {
+		    !vpio_same_file(&st, &users_st)) {
 			if ((nu = vpusers_load(cf->users, err, sizeof(err))) ==
 			    NULL) {
 				vplog_fatal("%s", err);
@@ -1901,8 +1894,7 @@ engine_main(const struct vpeng_conf *c, int sock, const sigset_t *changed)
 
 	cf = c;
 	chsigs = changed;
-	progname = c->kind == VPENG_DIAL ? "vp-dial" : "vp-dispatch";
-	vplog_init(progname);
+	vplog_init(c->kind == VPENG_DIAL ? "vp-dial" : "vp-dispatch");
 	vplog_level = c->loglevel;
 	/* only stderr and the control socket are ours */
 	if (dup2(sock, 3) == -1)

@@ -65,4 +65,13 @@ int	vpio_errf(char *err, size_t errlen, int e, const char *fmt, ...)
 int	vpio_verrf(char *err, size_t errlen, int e, const char *fmt,
 	    va_list ap) __attribute__((format(printf, 4, 0)));
 
+struct stat;
+
+/*
+ * vpio_same_file(): 1 if a and b (stat results) describe the same file
+ * in the same state: device, inode, size, modification and status
+ * change times (the latter catches chmod and chown). Else 0.
+ */
+int	vpio_same_file(const struct stat *a, const struct stat *b);
+
 #endif

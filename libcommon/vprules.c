@@ -1042,10 +1042,8 @@ vprules_current(const struct vprules *r)
 	struct stat st;
 	uint32_t i;
 
-	if (stat(r->cpath, &st) == -1 || st.st_dev != r->st.st_dev ||
-	    st.st_ino != r->st.st_ino || st.st_size != r->st.st_size ||
-	    st.st_mtim.tv_sec != r->st.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != r->st.st_mtim.tv_nsec)
+	/* a chmod too: the permission check must be made again */
+	if (stat(r->cpath, &st) == -1 || !vpio_same_file(&st, &r->st))
 		return 0;
 	for (i = 0; i < r->h->ndep; i++) {
 		const struct dep *d = &r->deps[i];

@@ -69,7 +69,8 @@ void	vprules_close(struct vprules *r);
 
 /*
  * vprules_current(): 1 while r is still what vprules_open() would give:
- * the compiled file is the one mapped (same inode, size and time) and
+ * the compiled file is the one mapped (vpio_same_file: same inode, size,
+ * times, so also no chmod since) and
  * the text and list files it was compiled from are unchanged; else 0.
  * A few stat(2) calls; for a long-lived process that maps once.
  */

@@ -380,6 +380,16 @@ START_TEST(stale_missing_corrupt)
 	r = vprules_open(path, err, sizeof(err));
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(vprules_current(r), 1);
+	/* made group-writable after mapping: no longer current, refused */
+	snprintf(cpath, sizeof(cpath), "%s.vprc", path);
+	ck_assert_int_eq(chmod(cpath, 0664), 0);
+	ck_assert_int_eq(vprules_current(r), 0);
+	ck_assert_ptr_null(vprules_open(path, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "writable") != NULL, "%s", err);
+	ck_assert_int_eq(chmod(cpath, 0644), 0);
+	vprules_close(r);
+	r = vprules_open(path, err, sizeof(err));
+	ck_assert_ptr_nonnull(r);
 	/* The text changed after compiling. */
 	age(path, 10);
 	ck_assert_int_eq(vprules_current(r), 0);
