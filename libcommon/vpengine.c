@@ -927,26 +927,24 @@ fail:
 static void
 relay_end(struct conn *c, int err)
 {
-	char d[300];
+	char d[300], how[160];
 	int64_t ms = now - c->start;
 
-	dest(c, d, sizeof(d));
 	c->status = err == 0 ? 0 : err == EPIPE ? EX_UNAVAILABLE :
 	    vp_exit_for(err);
-	if (err != 0)
-		vplog_warn("%s%s%s%s: %llu bytes out, %llu bytes in, "
-		    "%lld.%03lld s, error: %s", c->route[0] ? "route " : "",
-		    c->route, c->route[0] ? ": " : "", d,
+	/* an error is a warning, a normal end an info line (often off) */
+	if (vplog_level >= (err != 0 ? VPLOG_WARN : VPLOG_INFO)) {
+		dest(c, d, sizeof(d));
+		snprintf(how, sizeof(how), "%s%s", err != 0 ? "error: " :
+		    "done", err != 0 ? strerror(err) : "");
+		(err != 0 ? vplog_warn : vplog_info)("%s%s%s%s: %llu bytes "
+		    "out, %llu bytes in, %lld.%03lld s, %s",
+		    c->route[0] ? "route " : "", c->route,
+		    c->route[0] ? ": " : "", d,
 		    (unsigned long long)c->d[0].bytes,
 		    (unsigned long long)c->d[1].bytes, (long long)(ms / 1000),
-		    (long long)(ms % 1000), strerror(err));
-	else
-		vplog_info("%s%s%s%s: %llu bytes out, %llu bytes in, "
-		    "%lld.%03lld s, done", c->route[0] ? "route " : "",
-		    c->route, c->route[0] ? ": " : "", d,
-		    (unsigned long long)c->d[0].bytes,
-		    (unsigned long long)c->d[1].bytes, (long long)(ms / 1000),
-		    (long long)(ms % 1000));
+		    (long long)(ms % 1000), how);
+	}
 	conn_close(c);
 }
 
@@ -1487,9 +1485,11 @@ route(struct conn *c)
 		x->arg = ro.arg;
 	}
 	strlcpy(c->route, x->route, sizeof(c->route));
-	vplog_debug("%s %s:%u -> route %s%s%s", x->hs.inbound != NULL ?
-	    x->hs.inbound : "fixed", vplog_safe(h, sizeof(h), c->host),
-	    c->port, x->route, x->sniffed[0] ? " sniffed " : "", x->sniffed);
+	if (vplog_level >= VPLOG_DEBUG)
+		vplog_debug("%s %s:%u -> route %s%s%s", x->hs.inbound != NULL ?
+		    x->hs.inbound : "fixed", vplog_safe(h, sizeof(h), c->host),
+		    c->port, x->route, x->sniffed[0] ? " sniffed " : "",
+		    x->sniffed);
 	switch (x->kind) {
 	case VPRULE_REJECT:
 		fail(c, VPR_NOTALLOWED, "%s:%u: route %s rejects",
