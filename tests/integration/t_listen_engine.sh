@@ -68,6 +68,18 @@ grep -q 'served by the engine' "$T/sel2.log" &&
     { notok "vp-dispatch via the engine"; cat "$T/sel2.log"; }
 DSP=$P	# kept: a SOCKS5 proxy for vp-dial -x below
 
+# a scheduling policy chosen from outside (chrt, systemd's
+# CPUSchedulingPolicy=) is the engine's too: SCHED_IDLE (5) kept
+if command -v chrt >/dev/null 2>&1; then
+	listen_ready P chrt -i 0 vp-listen -1 tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$ECHO"
+	LP=$LASTPID
+	EP=$(engine_of "$LP")
+	echo_via "$P" && [ -n "$EP" ] && [ "$(awk '{ print $41 }' "/proc/$EP/stat")" = 5 ] &&
+	    ok "vp-listen under chrt -i: the engine keeps SCHED_IDLE" ||
+	    notok "chrt -i: engine policy $(awk '{ print $41 }' "/proc/$EP/stat" 2>&1)"
+	kill "$LP"
+fi
+
 # not_engine NAME LOG PORT [CHECK]: no engine, a process per connection.
 not_engine() {
 	_n=$1 _l=$2 _p=$3
@@ -242,8 +254,10 @@ outbound inloop exec vp-dial %h %p
 outbound viaexec exec vp-dial -w 5s %h %p
 outbound cat exec-early exec cat
 outbound deny reject
+outbound pol exec-early exec awk '{ print "policy", \$41 }' /proc/self/stat
 outbound out direct
 route inloop domain:localhost
+route pol domain:policy.example
 route viaexec port:$ECHO
 route cat domain:cat.example
 route deny domain:blocked.example
@@ -282,6 +296,12 @@ $E s5hold "$P" cat.example 9 "$LP" "$EP" 0.3 >"$T/ee.out" 2>&1
     ok "exec-early route (exec cat): idle 0.3 s, then echoes; forked from the engine" ||
     { notok "exec-early route (exec cat) after 0.3 s idle: $(tr '\n' ' ' <"$T/ee.out")"
       grep 'cat:' "$T/dsp.log" | head -3; }
+# scheduling: the engine runs SCHED_BATCH (3); a command forked from it
+# runs SCHED_OTHER (0), as vp-listen would have run it
+out=$(vp-dial -w 5s -x "socks5://127.0.0.1:$P" policy.example 9 </dev/null 2>&1)
+[ "$(awk '{ print $41 }' "/proc/$EP/stat")" = 3 ] && [ "$out" = "policy 0" ] &&
+    ok "engine: SCHED_BATCH; a command forked from it: SCHED_OTHER" ||
+    notok "scheduling policies: engine $(awk '{ print $41 }' "/proc/$EP/stat"), route command '$out'"
 out=$($H socks5 "$P" blocked.example 80 2>&1)
 case "$out" in
 *"rep 02"*) ok "reject route: SOCKS5 reply 02" ;;
