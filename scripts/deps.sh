@@ -8,7 +8,7 @@ set -eu
 
 BUILD="build-essential make gcc clang pkg-config libbsd-dev check libsodium-dev zlib1g-dev mandoc"
 TEST="curl openssh-server openssh-client ncat socat haproxy systemd python3 iproute2 nftables python3-hyperframe valgrind microsocks openssl"
-BENCH="ucspi-tcp kcptun v2ray microsocks dante-server"
+BENCH="ucspi-tcp iperf3 kcptun v2ray microsocks dante-server"
 
 want=$BUILD
 case "${1:---test}" in

@@ -7,11 +7,18 @@
 #   make STATIC=1 BUILD=build-static && VP_BUILD=build-static sh ...
 #                     (statically linked: each connection's exec is cheaper)
 #
-#   BYTES=1073741824  bulk bytes per run (>= 1 GiB)   RUNS=2  best of
+#   BYTES=2147483648  bulk bytes per run (>= 1 GiB)   RUNS=5  median of
 #   CONNS=3000        short connections per relay     PAR=8   clients
+#   ENDS="dialxfer iperf3"  the bulk sender/receiver pairs to use
 #
-# Bulk: tests/tools/bench_dialxfer (vp-dial's bench tool) sends BYTES
-# through the relay to its sink.
+# Bulk, with two sender/receiver pairs, each through every relay:
+#   dialxfer  tests/tools/bench_dialxfer, 1 MiB write(2)s into read(2)s
+#             of 1 MiB: about the cheapest ends there are, so "direct"
+#             is as fast as loopback goes and a relay's extra hop shows
+#             most.
+#   iperf3    the throughput tool people use (128 KiB writes, select(2)
+#             per write); skipped when it is not installed.
+# The figure is the median of RUNS runs (each run's line is on stderr).
 # Rate: tests/tools/bench_connrate opens CONNS connections (PAR at a
 # time), each answered with one byte by the backend and closed.
 # CPU: user+sys of the relay's listening process and its reaped children
@@ -22,8 +29,9 @@ B=${VP_BUILD:-build}
 BIN=$B/bin
 BULK=$B/tools/bench_dialxfer
 RATE=$B/tools/bench_connrate
-BYTES=${BYTES:-1073741824}
-RUNS=${RUNS:-2}
+BYTES=${BYTES:-2147483648}
+RUNS=${RUNS:-5}
+ENDS=${ENDS:-dialxfer iperf3}
 CONNS=${CONNS:-3000}
 PAR=${PAR:-8}
 for f in "$BIN/vp-listen" "$BIN/vp-dial" "$BULK" "$RATE"; do
@@ -38,6 +46,17 @@ if ! command -v tcpserver >/dev/null 2>&1; then
 fi
 HAVE_TCPSERVER=0
 command -v tcpserver >/dev/null 2>&1 && HAVE_TCPSERVER=1
+case " $ENDS " in
+*" iperf3 "*)
+	if ! command -v iperf3 >/dev/null 2>&1; then
+		echo "iperf3 missing: apt-get install iperf3" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q iperf3 \
+		    >/dev/null 2>&1 || true
+	fi
+	command -v iperf3 >/dev/null 2>&1 ||
+	    ENDS=$(echo " $ENDS " | sed 's/ iperf3 / /')
+	;;
+esac
 
 T=$(mktemp -d /tmp/vp-bench.XXXXXX)
 PIDS=""
@@ -83,6 +102,15 @@ SINK=$(wait_port_file "$T/sink.port")
 "$RATE" serve 0 >"$T/rate.port" &
 PIDS="$PIDS $!"
 RSRV=$(wait_port_file "$T/rate.port")
+IPERF=
+case " $ENDS " in
+*" iperf3 "*)
+	IPERF=$(free_port)
+	iperf3 -s -B 127.0.0.1 -p "$IPERF" >/dev/null 2>&1 &
+	PIDS="$PIDS $!"
+	wait_listen "$IPERF"
+	;;
+esac
 
 # start_relay KIND BACKEND [SOCATOPT]: starts the relay, sets RP, RPID.
 start_relay() {
@@ -118,78 +146,127 @@ stop_relay() {
 	wait "$RPID" 2>/dev/null
 }
 
-# bulk NAME PORT [PID]: best of RUNS; sets GB (Gbit/s) and CPU (s/GiB).
+# xfer ENDS PORT: one bulk run of BYTES; prints Gbit/s or nothing
+xfer() {
+	case $1 in
+	dialxfer)
+		"$BULK" send "$2" "$BYTES" | awk '{ print $2 }'
+		;;
+	iperf3)
+		iperf3 -c 127.0.0.1 -p "$2" -n "$BYTES" -J 2>/dev/null |
+		    python3 -c 'import json, sys
+try:
+    d = json.load(sys.stdin)
+    print("%.2f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
+except Exception:
+    pass'
+		;;
+	esac
+}
+
+# bulk ENDS NAME PORT [PID]: median of RUNS; sets GB (Gbit/s) and CPU
+# (s/GiB, the median of the runs' own figures).
 bulk() {
-	GB=0
+	GB=-
 	CPU=-
 	_r=0
+	: >"$T/gb"
+	: >"$T/cpu"
 	while [ $_r -lt "$RUNS" ]; do
+		_r=$((_r + 1))
 		_c0=0
 		_n0=0
-		[ -n "${3:-}" ] && _c0=$(cpu_ticks "$3") && \
-		    _n0=$(python3 "$(dirname "$0")/proctree.py" "$3" count)
-		_out=$("$BULK" send "$2" "$BYTES") || { echo "bulk $1 failed" >&2; return; }
-		[ -n "${3:-}" ] && wait_children "$3" "$_n0"
-		_g=$(echo "$_out" | awk '{ print $2 }')
-		if [ -n "${3:-}" ]; then
-			_c1=$(cpu_ticks "$3")
+		[ -n "${4:-}" ] && _c0=$(cpu_ticks "$4") && \
+		    _n0=$(python3 "$(dirname "$0")/proctree.py" "$4" count)
+		_g=$(xfer "$1" "$3")
+		[ -n "$_g" ] || { echo "  $2 run $_r ($1) failed" >&2; continue; }
+		[ -n "${4:-}" ] && wait_children "$4" "$_n0"
+		_cpu=-
+		if [ -n "${4:-}" ]; then
+			_c1=$(cpu_ticks "$4")
 			_cpu=$(awk -v a="$_c0" -v b="$_c1" -v t="$TCK" -v n="$BYTES" \
 			    'BEGIN { printf "%.3f", (b - a) / t / (n / 1073741824) }')
-		else
-			_cpu=-
+			echo "$_cpu" >>"$T/cpu"
 		fi
-		echo "  $1 run $((_r + 1)): $_out (s Gbit/s), cpu $_cpu s/GiB" >&2
-		if awk -v a="$_g" -v b="$GB" 'BEGIN { exit !(a > b) }'; then
-			GB=$_g
-			CPU=$_cpu
-		fi
-		_r=$((_r + 1))
+		echo "$_g" >>"$T/gb"
+		echo "  $2 run $_r ($1): $_g Gbit/s, cpu $_cpu s/GiB" >&2
 	done
+	GB=$(median "$T/gb")
+	[ -n "${4:-}" ] && CPU=$(median "$T/cpu")
+}
+median() {	# FILE of numbers: the median, or - when empty
+	sort -n "$1" | awk '{ v[NR] = $1 } END {
+		if (NR == 0) print "-"
+		else if (NR % 2) print v[(NR + 1) / 2]
+		else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 rate() {	# NAME PORT: sets CR (conn/s)
 	_out=$("$RATE" run "$2" "$CONNS" "$PAR")
 	echo "  $1 rate: $_out (conns failed s conn/s)" >&2
 	CR=$(echo "$_out" | awk '{ print ($2 == 0) ? $4 : "fail" }')
 }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 
 LINK=dynamic
 ldd "$BIN/vp-dial" >/dev/null 2>&1 || LINK=static
-echo "bench-relay: $BYTES bytes x best of $RUNS, $CONNS connections x $PAR parallel, $(nproc) CPUs, $LINK vp binaries, load $(cut -d' ' -f1 /proc/loadavg)" >&2
-bulk direct "$SINK"
-D_GB=$GB
-rate direct "$RSRV"
-D_CR=$CR
+echo "bench-relay: $BYTES bytes x median of $RUNS with $ENDS, $CONNS connections x $PAR parallel, $(nproc) CPUs, $LINK vp binaries, load $(cut -d' ' -f1 /proc/loadavg)" >&2
 
 KINDS="vp vpP socat"
 [ "$HAVE_TCPSERVER" = 1 ] && KINDS="$KINDS tcpserver"
+backend() { [ "$1" = iperf3 ] && echo "$IPERF" || echo "$SINK"; }
+
+rate direct "$RSRV"
+D_CR=$CR
 for k in $KINDS; do
-	start_relay "$k" "$SINK"
-	bulk "$k" "$RP" "$RPID"
-	eval "${k}_GB=\$GB ${k}_CPU=\$CPU"
-	stop_relay
 	start_relay "$k" "$RSRV" "-t 0"
 	rate "$k" "$RP"
 	eval "${k}_CR=\$CR"
 	stop_relay
 done
+for e in $ENDS; do
+	bulk "$e" direct "$(backend "$e")"
+	eval "direct_${e}_GB=\$GB"
+	for k in $KINDS; do
+		start_relay "$k" "$(backend "$e")"
+		bulk "$e" "$k" "$RP" "$RPID"
+		eval "${k}_${e}_GB=\$GB ${k}_${e}_CPU=\$CPU"
+		stop_relay
+	done
+done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
-
-printf '\n%-30s %10s %12s %10s\n' relay Gbit/s "CPU s/GiB" conn/s
-printf '%-30s %10s %12s %10s\n' direct "$D_GB" - "$D_CR"
-printf '%-30s %10s %12s %10s\n' "vp-listen + vp-dial ($LINK)" "$vp_GB" "$vp_CPU" "$vp_CR"
-printf '%-30s %10s %12s %10s\n' "  the same, -P (fork/conn)" "$vpP_GB" "$vpP_CPU" "$vpP_CR"
-printf '%-30s %10s %12s %10s\n' "socat fork" "$socat_GB" "$socat_CPU" "$socat_CR"
-if [ "$HAVE_TCPSERVER" = 1 ]; then
-	printf '%-30s %10s %12s %10s\n' "tcpserver + socat" "$tcpserver_GB" "$tcpserver_CPU" "$tcpserver_CR"
-fi
+row() {	# LABEL KIND
+	printf '%-30s' "$1"
+	for e in $ENDS; do
+		eval "_g=\${${2}_${e}_GB:-} _c=\${${2}_${e}_CPU:--}"
+		printf ' %10s %9s' "$_g" "$_c"
+	done
+	eval "_r=\${${2}_CR:-}"
+	printf ' %9s\n' "$_r"
+}
 echo
-echo "throughput vp/socat      $(ratio "$vp_GB" "$socat_GB")x   (target >= 2.5)"
-echo "throughput vp/direct     $(ratio "$vp_GB" "$D_GB")    (target >= 0.70)"
-echo "CPU/GiB vp/socat         $(ratio "$vp_CPU" "$socat_CPU")    (target <= 0.33)"
+printf '%-30s' "Gbit/s, CPU s/GiB with:"
+for e in $ENDS; do printf ' %20s' "$e"; done
+printf ' %9s\n' conn/s
+direct_CR=$D_CR
+row direct direct
+row "vp-listen + vp-dial ($LINK)" vp
+row "  the same, -P (fork/conn)" vpP
+row "socat fork" socat
+[ "$HAVE_TCPSERVER" = 1 ] && row "tcpserver + socat" tcpserver
+echo
+for e in $ENDS; do
+	eval "_v=\$vp_${e}_GB _s=\$socat_${e}_GB _d=\$direct_${e}_GB _vc=\$vp_${e}_CPU _sc=\$socat_${e}_CPU"
+	echo "with $e:"
+	echo "  throughput vp/socat      $(ratio "$_v" "$_s")x   (target >= 2.5)"
+	echo "  throughput vp/direct     $(ratio "$_v" "$_d")    (target >= 0.70)"
+	echo "  CPU/GiB vp/socat         $(ratio "$_vc" "$_sc")    (target <= 0.33)"
+	if [ "$HAVE_TCPSERVER" = 1 ]; then
+		eval "_t=\$tcpserver_${e}_GB _tc=\$tcpserver_${e}_CPU"
+		echo "  throughput vp/tcpserver  $(ratio "$_v" "$_t")x"
+		echo "  CPU/GiB vp/tcpserver     $(ratio "$_vc" "$_tc")"
+	fi
+done
 echo "conn/s vp/socat          $(ratio "$vp_CR" "$socat_CR")x   (target >= 2)"
-if [ "$HAVE_TCPSERVER" = 1 ]; then
-	echo "throughput vp/tcpserver  $(ratio "$vp_GB" "$tcpserver_GB")x"
-	echo "CPU/GiB vp/tcpserver     $(ratio "$vp_CPU" "$tcpserver_CPU")"
-	echo "conn/s vp/tcpserver      $(ratio "$vp_CR" "$tcpserver_CR")x"
-fi
+[ "$HAVE_TCPSERVER" = 1 ] &&
+    echo "conn/s vp/tcpserver      $(ratio "$vp_CR" "$tcpserver_CR")x"
+exit 0
