@@ -58,6 +58,29 @@ struct vpdial_opts {
 	void		*connected_arg;
 };
 
+/*
+ * vp-dial's command line options, read by vp-dial itself and by
+ * vp-listen's engine (which must agree with it on every one).
+ * vpdial_args_opt() takes one option as getopt(3) returned it (with
+ * VPDIAL_OPTSTR) and has no side effects: -1 with a sentence in err for
+ * a bad value. -x URLs are only collected; vp-dial parses them.
+ */
+#define VPDIAL_OPTSTR	":46Fi:qvw:x:"
+struct vpdial_args {
+	int		 family;	/* -4 -6: AF_INET, AF_INET6, else AF_UNSPEC */
+	int		 fdpass;	/* -F */
+	int		 quiet, verbose;	/* -q, how many -v */
+	int		 idle_ms;	/* -i; 0 none */
+	int		 connect_ms;	/* -w */
+	char		*proxy[VPDIAL_MAXPROXY];	/* -x, in order */
+	size_t		 nproxy;
+};
+void	vpdial_args_init(struct vpdial_args *a);
+int	vpdial_args_opt(struct vpdial_args *a, int ch, char *arg, char *err,
+	    size_t errlen);
+/* the log level they ask for: -q wins over any -v */
+int	vpdial_args_loglevel(const struct vpdial_args *a);
+
 /* A connected outbound: read from in, write to out. */
 struct vpdial_conn {
 	/* the same socket, or two pipes (exec) */

@@ -78,15 +78,72 @@ hide_password(char *url)
 
 /* Duration option in [0, 1 day]; 0 allowed only when zero_ok. */
 static int
-duration(const char *s, char opt, int zero_ok)
+duration(const char *s, char opt, int zero_ok, int *out, char *err,
+    size_t errlen)
 {
 	int64_t ms;
 
 	if (vpio_parse_duration(s, &ms) == -1 || ms > 86400000 ||
-	    (ms == 0 && !zero_ok))
-		vplog_die(EX_USAGE, "-%c: bad duration: %s (want e.g. 10, "
+	    (ms == 0 && !zero_ok)) {
+		snprintf(err, errlen, "-%c: bad duration: %s (want e.g. 10, "
 		    "500ms, 2m)", opt, s);
-	return (int)ms;
+		return -1;
+	}
+	*out = (int)ms;
+	return 0;
+}
+
+void
+vpdial_args_init(struct vpdial_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = AF_UNSPEC;
+	a->connect_ms = VPDIAL_CONNECT_TIMEOUT;
+}
+
+int
+vpdial_args_opt(struct vpdial_args *a, int ch, char *arg, char *err,
+    size_t errlen)
+{
+	switch (ch) {
+	case '4':
+		a->family = AF_INET;
+		return 0;
+	case '6':
+		a->family = AF_INET6;
+		return 0;
+	case 'F':
+		a->fdpass = 1;
+		return 0;
+	case 'i':
+		return duration(arg, 'i', 1, &a->idle_ms, err, errlen);
+	case 'q':
+		a->quiet = 1;
+		return 0;
+	case 'v':
+		a->verbose++;
+		return 0;
+	case 'w':
+		return duration(arg, 'w', 0, &a->connect_ms, err, errlen);
+	case 'x':
+		if (a->nproxy == VPDIAL_MAXPROXY) {
+			snprintf(err, errlen, "-x: at most %d proxies",
+			    VPDIAL_MAXPROXY);
+			return -1;
+		}
+		a->proxy[a->nproxy++] = arg;
+		return 0;
+	default:
+		snprintf(err, errlen, "unknown option -%c", ch);
+		return -1;
+	}
+}
+
+int
+vpdial_args_loglevel(const struct vpdial_args *a)
+{
+	return a->quiet ? VPLOG_QUIET : a->verbose == 0 ? VPLOG_WARN :
+	    a->verbose == 1 ? VPLOG_INFO : VPLOG_DEBUG;
 }
 
 /*
@@ -130,64 +187,44 @@ vpdial_main(int argc, char *argv[])
 	long long port;
 	void *early = NULL;
 	size_t earlylen = 0, i;
-	int ch, verbose = 0, quiet = 0, status;
+	struct vpdial_args a;
+	int ch, status;
 
 	vpio_sanitise_stdfd();
 	vplog_init("vp-dial");
 	signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof(o));
-	o.family = AF_UNSPEC;
-	o.connect_timeout_ms = VPDIAL_CONNECT_TIMEOUT;
 
+	vpdial_args_init(&a);
 	opterr = 0;
 	optind = 0;	/* a full getopt restart, also in a forked vp-listen */
-	while ((ch = getopt(argc, argv, ":46Fi:qvw:x:")) != -1) {
-		switch (ch) {
-		case '4':
-			o.family = AF_INET;
-			break;
-		case '6':
-			o.family = AF_INET6;
-			break;
-		case 'F':
-			Fflag = 1;
-			break;
-		case 'i':
-			o.idle_timeout_ms = duration(optarg, 'i', 1);
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'w':
-			o.connect_timeout_ms = duration(optarg, 'w', 0);
-			break;
-		case 'x':
-			if (o.nproxies == VPDIAL_MAXPROXY)
-				vplog_die(EX_USAGE, "-x: at most %d proxies",
-				    VPDIAL_MAXPROXY);
-			if (vpproxyc_parse(optarg, &px[o.nproxies], err,
-			    sizeof(err)) == -1) {
-				hide_password(optarg);
-				vplog_die(EX_USAGE, "-x %s: %s", optarg, err);
-			}
-			hide_password(optarg);
-			o.nproxies++;
-			break;
-		case ':':
+	while ((ch = getopt(argc, argv, VPDIAL_OPTSTR)) != -1) {
+		if (ch == ':') {
 			vplog_warn("option -%c needs a value", optopt);
 			usage();
-		default:
+		}
+		if (ch == '?') {
 			vplog_warn("unknown option -%c", optopt);
 			usage();
 		}
+		if (vpdial_args_opt(&a, ch, optarg, err, sizeof(err)) == -1)
+			vplog_die(EX_USAGE, "%s", err);
 	}
 	argc -= optind;
 	argv += optind;
-	vplog_level = quiet ? VPLOG_QUIET : verbose == 0 ? VPLOG_WARN :
-	    verbose == 1 ? VPLOG_INFO : VPLOG_DEBUG;
+	vplog_level = vpdial_args_loglevel(&a);
+	Fflag = a.fdpass;
+	o.family = a.family;
+	o.idle_timeout_ms = a.idle_ms;
+	o.connect_timeout_ms = a.connect_ms;
+	for (i = 0; i < a.nproxy; i++) {
+		if (vpproxyc_parse(a.proxy[i], &px[i], err, sizeof(err)) == -1) {
+			hide_password(a.proxy[i]);
+			vplog_die(EX_USAGE, "-x %s: %s", a.proxy[i], err);
+		}
+		hide_password(a.proxy[i]);
+	}
+	o.nproxies = a.nproxy;
 	if (o.nproxies > 0)
 		o.proxies = px;
 	/* USER@ without a password in the URL: the password from the env */

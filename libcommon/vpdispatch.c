@@ -40,13 +40,7 @@
 #define SNIFF_MS	300	/* how long sniffing waits for client bytes */
 #define LINGER_MS	500	/* draining the client after a failure reply */
 
-static const char *aflag;		/* users file */
-static const char *Cflag;		/* compile this rules file */
-static enum vpin_proto iflag;		/* forced inbound; 0 = mixed */
-static const char *rflag;		/* compiled rules */
-static int sflag;			/* sniff */
-static const char *tflag;		/* fixed target HOST:PORT */
-static int64_t Tflag = 10000;		/* request-phase timeout, ms */
+static struct vpdsp_args args;		/* the command line */
 
 /* The client's request bytes, see read_request(). */
 static unsigned char ibuf[VPHS_BUFMAX];
@@ -196,7 +190,7 @@ read_request(void)
 	int st, eof = 0, w;
 
 	memset(&conf, 0, sizeof(conf));
-	conf.forced = iflag;
+	conf.forced = args.forced;
 	conf.users = vpdsp.users;
 	vphs_init(&hs);
 	for (;;) {
@@ -323,9 +317,9 @@ load_users(void)
 {
 	char err[512];
 
-	if (aflag == NULL)
+	if (args.users == NULL)
 		return;
-	if ((vpdsp.users = vpusers_load(aflag, err, sizeof(err))) == NULL) {
+	if ((vpdsp.users = vpusers_load(args.users, err, sizeof(err))) == NULL) {
 		/* As for rules: logged now, the client answered later. */
 		vplog_fatal("%s", err);
 		cfgerr = 1;
@@ -345,18 +339,71 @@ compile_rules(const char *path)
 	exit(0);
 }
 
-static enum vpin_proto
-parse_inbound(const char *s)
+void
+vpdsp_args_init(struct vpdsp_args *a)
 {
-	if (strcmp(s, "socks5") == 0)
-		return VPIN_SOCKS5;
-	if (strcmp(s, "socks4") == 0)
-		return VPIN_SOCKS4;
-	if (strcmp(s, "http") == 0)
-		return VPIN_HTTP;
-	if (strcmp(s, "mixed") == 0)
-		return VPIN_UNKNOWN;
-	vplog_die(EX_USAGE, "-i %s: expected socks5, socks4, http or mixed", s);
+	memset(a, 0, sizeof(*a));
+	a->forced = VPIN_UNKNOWN;
+	a->loglevel = VPLOG_WARN;
+	a->req_ms = 10000;
+}
+
+int
+vpdsp_args_opt(struct vpdsp_args *a, int ch, char *arg, char *err,
+    size_t errlen)
+{
+	int64_t ms;
+
+	switch (ch) {
+	case 'a':
+		a->users = arg;
+		return 0;
+	case 'C':
+		a->compile = arg;
+		return 0;
+	case 'i':
+		if (strcmp(arg, "socks5") == 0)
+			a->forced = VPIN_SOCKS5;
+		else if (strcmp(arg, "socks4") == 0)
+			a->forced = VPIN_SOCKS4;
+		else if (strcmp(arg, "http") == 0)
+			a->forced = VPIN_HTTP;
+		else if (strcmp(arg, "mixed") == 0)
+			a->forced = VPIN_UNKNOWN;
+		else {
+			snprintf(err, errlen, "-i %s: expected socks5, socks4, "
+			    "http or mixed", arg);
+			return -1;
+		}
+		return 0;
+	case 'q':
+		a->loglevel = VPLOG_QUIET;
+		return 0;
+	case 'r':
+		a->rules = arg;
+		return 0;
+	case 's':
+		a->sniff = 1;
+		return 0;
+	case 'T':
+		if (vpio_parse_duration(arg, &ms) == -1 || ms <= 0 ||
+		    ms > 86400000) {
+			snprintf(err, errlen, "-T %s: bad duration", arg);
+			return -1;
+		}
+		a->req_ms = ms;
+		return 0;
+	case 't':
+		a->fixed = arg;
+		return 0;
+	case 'v':
+		if (a->loglevel < VPLOG_DEBUG)
+			a->loglevel++;
+		return 0;
+	default:
+		snprintf(err, errlen, "unknown option -%c", ch);
+		return -1;
+	}
 }
 
 static long
@@ -430,62 +477,37 @@ vpdispatch_main(int argc, char *argv[])
 	struct vprules_out ro;
 	char err[1024], h[80];
 	int ch;
-	int64_t ms;
 
 	vplog_init("vp-dispatch");
 	vpio_sanitise_stdfd();
 	signal(SIGPIPE, SIG_IGN);
+	vpdsp_args_init(&args);
+	opterr = 0;
 	optind = 0;	/* a full getopt restart, also in a forked vp-listen */
-	while ((ch = getopt(argc, argv, "a:C:i:qr:sT:t:v")) != -1) {
-		switch (ch) {
-		case 'a':
-			aflag = optarg;
-			break;
-		case 'C':
-			Cflag = optarg;
-			break;
-		case 'i':
-			iflag = parse_inbound(optarg);
-			break;
-		case 'q':
-			vplog_level = VPLOG_QUIET;
-			break;
-		case 'r':
-			rflag = optarg;
-			break;
-		case 's':
-			sflag = 1;
-			break;
-		case 'T':
-			if (vpio_parse_duration(optarg, &ms) == -1 || ms <= 0 ||
-			    ms > 86400000)
-				vplog_die(EX_USAGE, "-T %s: bad duration", optarg);
-			Tflag = ms;
-			break;
-		case 't':
-			tflag = optarg;
-			break;
-		case 'v':
-			if (vplog_level < VPLOG_DEBUG)
-				vplog_level++;
-			break;
-		default:
+	while ((ch = getopt(argc, argv, VPDSP_OPTSTR)) != -1) {
+		if (ch == ':' || ch == '?') {
+			vplog_warn(ch == ':' ? "option -%c needs a value" :
+			    "unknown option -%c", optopt);
 			usage();
 		}
+		if (vpdsp_args_opt(&args, ch, optarg, err, sizeof(err)) == -1)
+			vplog_die(EX_USAGE, "%s", err);
 	}
+	vplog_level = args.loglevel;
 	argc -= optind;
 	argv += optind;
 	if (argc != 0)
 		usage();
-	if (Cflag != NULL) {
-		if (rflag || tflag || aflag || sflag)
+	if (args.compile != NULL) {
+		if (args.rules || args.fixed || args.users || args.sniff)
 			vplog_die(EX_USAGE, "-C takes no other options");
-		compile_rules(Cflag);
+		compile_rules(args.compile);
 	}
-	if (tflag != NULL && (iflag != VPIN_UNKNOWN || aflag != NULL))
+	if (args.fixed != NULL &&
+	    (args.forced != VPIN_UNKNOWN || args.users != NULL))
 		vplog_die(EX_USAGE, "-t cannot be used with -i or -a");
 
-	deadline = vpio_now_ms() + Tflag;
+	deadline = vpio_now_ms() + args.req_ms;
 	client_setup();
 	if (getenv("PROTO") == NULL && isock)
 		(void)vpucspi_fill_environ(0);
@@ -495,18 +517,19 @@ vpdispatch_main(int argc, char *argv[])
 	 * file is logged now and answered with a general failure once the
 	 * request is read: never a silent "direct".
 	 */
-	if (rflag != NULL &&
-	    (vpdsp.rules = vprules_open(rflag, err, sizeof(err))) == NULL) {
+	if (args.rules != NULL &&
+	    (vpdsp.rules = vprules_open(args.rules, err, sizeof(err))) == NULL) {
 		vplog_fatal("%s", err);
 		cfgerr = 1;
 	}
 
-	if (tflag != NULL) {
+	if (args.fixed != NULL) {
 		/* Fixed target (dokodemo-door): no request to read. */
-		if (vpep_split_hostport(tflag, vpdsp.req.host,
+		if (vpep_split_hostport(args.fixed, vpdsp.req.host,
 		    sizeof(vpdsp.req.host), &vpdsp.req.port, 1) == -1 ||
 		    vpdsp.req.port == 0)
-			vplog_die(EX_USAGE, "-t %s: expected HOST:PORT", tflag);
+			vplog_die(EX_USAGE, "-t %s: expected HOST:PORT",
+			    args.fixed);
 		vpdsp.reply = VPRP_NONE;
 		vpdsp.inbound = "fixed";
 	} else
@@ -520,7 +543,8 @@ vpdispatch_main(int argc, char *argv[])
 	vpdsp.host = vpdsp.req.host;
 	vpdsp.port = vpdsp.req.port;
 
-	if (sflag && !(vpdsp.req.proto == VPIN_HTTP && !vpdsp.req.http_connect)) {
+	if (args.sniff &&
+	    !(vpdsp.req.proto == VPIN_HTTP && !vpdsp.req.http_connect)) {
 		/* The client sends its first bytes only after a success. */
 		if (vpdsp_answer(VPR_OK, NULL) == -1)
 			vplog_die_errno(EX_IOERR, "reply");

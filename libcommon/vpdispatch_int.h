@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vpinbound.h"
 #include "vpreply.h"
@@ -16,6 +17,27 @@
 #define CONNECT_MS	10000	/* outbound connect timeout */
 
 /* One connection's state. */
+/*
+ * vp-dispatch's command line options, read by vp-dispatch itself and by
+ * vp-listen's engine. vpdsp_args_opt() takes one option as getopt(3)
+ * returned it (with VPDSP_OPTSTR), without side effects: -1 with a
+ * sentence in err for a bad value.
+ */
+#define VPDSP_OPTSTR	":a:C:i:qr:sT:t:v"
+struct vpdsp_args {
+	const char	*users;		/* -a */
+	const char	*compile;	/* -C */
+	enum vpin_proto	 forced;	/* -i; VPIN_UNKNOWN: mixed */
+	int		 loglevel;	/* -q, -v */
+	const char	*rules;		/* -r */
+	int		 sniff;		/* -s */
+	int64_t		 req_ms;	/* -T */
+	const char	*fixed;		/* -t HOST:PORT */
+};
+void	vpdsp_args_init(struct vpdsp_args *a);
+int	vpdsp_args_opt(struct vpdsp_args *a, int ch, char *arg, char *err,
+	    size_t errlen);
+
 struct vpdsp {
 	struct vpin_req	 req;
 	enum vpr_proto	 reply;		/* who waits for an answer */

@@ -181,138 +181,56 @@ why(char *w, size_t n, const char *s)
 	return -1;
 }
 
-static int
-dur(const char *s, int zero_ok, int64_t *ms)
-{
-	if (vpio_parse_duration(s, ms) == -1 || *ms > 86400000 ||
-	    (*ms == 0 && !zero_ok))
-		return -1;
-	return 0;
-}
-
 /*
- * Walks argv like getopt with the given option string (only flags and
- * options with a value); calls opt() for each. Returns the index of the
- * first operand, or -1 when an option is unknown or lacks its value.
+ * Reads argv's options with the program's own option function, as the
+ * program's getopt(3) would but stopping at the first operand (a
+ * program that takes options after operands then runs in a process of
+ * its own). Returns the index of the first operand, or -1 when an
+ * option is unknown, lacks its value or has a bad one. getopt's state
+ * is vp-listen's: saved and put back.
  */
 static int
-walk(char *const argv[], const char *optstr,
-    int (*opt)(int, const char *, struct vpeng_conf *), struct vpeng_conf *c)
+opts(char *const argv[], const char *optstr,
+    int (*opt)(void *, int, char *, char *, size_t), void *st)
 {
-	const char *a, *p, *val;
-	int i;
+	char plus[64], err[256], *sarg = optarg;
+	int argc, ch, r = 0, sind = optind, serr = opterr, sopt = optopt;
 
-	for (i = 1; argv[i] != NULL; i++) {
-		a = argv[i];
-		if (strcmp(a, "--") == 0)
-			return i + 1;
-		if (a[0] != '-' || a[1] == '\0')
-			return i;
-		for (a++; *a != '\0'; a++) {
-			if ((p = strchr(optstr, *a)) == NULL || *a == ':')
-				return -1;
-			if (p[1] == ':') {
-				if (a[1] != '\0')
-					val = a + 1;
-				else if (argv[i + 1] != NULL)
-					val = argv[++i];
-				else
-					return -1;
-				if (opt(*a, val, c) == -1)
-					return -1;
-				break;
-			}
-			if (opt(*a, NULL, c) == -1)
-				return -1;
-		}
-	}
-	return i;
+	for (argc = 0; argv[argc] != NULL; argc++)
+		;
+	snprintf(plus, sizeof(plus), "+%s", optstr);
+	opterr = 0;
+	optind = 0;
+	while (r == 0 && (ch = getopt(argc, argv, plus)) != -1)
+		if (ch == ':' || ch == '?' ||
+		    opt(st, ch, optarg, err, sizeof(err)) == -1)
+			r = -1;
+	if (r == 0)
+		r = optind;
+	optind = sind;
+	opterr = serr;
+	optopt = sopt;
+	optarg = sarg;
+	return r;
 }
 
 static int
-dial_opt(int ch, const char *v, struct vpeng_conf *c)
+dial_opt(void *a, int ch, char *v, char *err, size_t n)
 {
-	int64_t ms;
-
-	switch (ch) {
-	case '4':
-		c->family = AF_INET;
-		return 0;
-	case '6':
-		c->family = AF_INET6;
-		return 0;
-	case 'q':
-		c->loglevel = VPLOG_QUIET;
-		return 0;
-	case 'v':
-		c->loglevel = c->loglevel == VPLOG_WARN ? VPLOG_INFO :
-		    VPLOG_DEBUG;
-		return 0;
-	case 'i':
-		if (dur(v, 1, &ms) == -1)
-			return -1;
-		c->idle_ms = (int)ms;
-		return 0;
-	case 'w':
-		if (dur(v, 0, &ms) == -1)
-			return -1;
-		c->connect_ms = (int)ms;
-		return 0;
-	default:
-		return -1;	/* -F, -x: a process per connection */
-	}
+	return vpdial_args_opt(a, ch, v, err, n);
 }
 
 static int
-dispatch_opt(int ch, const char *v, struct vpeng_conf *c)
+dispatch_opt(void *a, int ch, char *v, char *err, size_t n)
 {
-	int64_t ms;
-
-	switch (ch) {
-	case 'a':
-		c->users = v;
-		return 0;
-	case 'i':
-		if (strcmp(v, "socks5") == 0)
-			c->forced = VPIN_SOCKS5;
-		else if (strcmp(v, "socks4") == 0)
-			c->forced = VPIN_SOCKS4;
-		else if (strcmp(v, "http") == 0)
-			c->forced = VPIN_HTTP;
-		else if (strcmp(v, "mixed") == 0)
-			c->forced = VPIN_UNKNOWN;
-		else
-			return -1;
-		return 0;
-	case 'q':
-		c->loglevel = VPLOG_QUIET;
-		return 0;
-	case 'v':
-		if (c->loglevel < VPLOG_DEBUG)
-			c->loglevel++;
-		return 0;
-	case 'r':
-		c->rules = v;
-		return 0;
-	case 's':
-		c->sniff = 1;
-		return 0;
-	case 'T':
-		if (dur(v, 0, &ms) == -1)
-			return -1;
-		c->req_ms = ms;
-		return 0;
-	case 't':
-		c->fixed = v;
-		return 0;
-	default:
-		return -1;	/* -C and the unknown */
-	}
+	return vpdsp_args_opt(a, ch, v, err, n);
 }
 
 int
 vpengine_conf(char *const argv[], struct vpeng_conf *c, char *w, size_t n)
 {
+	struct vpdial_args da;
+	struct vpdsp_args pa;
 	struct vpendpoint e;
 	const char *base, *s;
 	char err[200];
@@ -326,10 +244,14 @@ vpengine_conf(char *const argv[], struct vpeng_conf *c, char *w, size_t n)
 		;
 	if (strcmp(base, "vp-dial") == 0) {
 		c->kind = VPENG_DIAL;
-		c->family = AF_UNSPEC;
-		c->connect_ms = VPDIAL_CONNECT_TIMEOUT;
-		if ((i = walk(argv, "46Fi:qvw:x:", dial_opt, c)) == -1)
+		vpdial_args_init(&da);
+		if ((i = opts(argv, VPDIAL_OPTSTR, dial_opt, &da)) == -1 ||
+		    da.fdpass || da.nproxy > 0)
 			return why(w, n, "options the engine does not run");
+		c->loglevel = vpdial_args_loglevel(&da);
+		c->family = da.family;
+		c->connect_ms = da.connect_ms;
+		c->idle_ms = da.idle_ms;
 		if (((s = getenv("VP_REPLY")) != NULL && *s != '\0') ||
 		    getenv("VP_EARLY_FD") != NULL)
 			return why(w, n, "VP_REPLY or VP_EARLY_FD is set");
@@ -358,10 +280,17 @@ vpengine_conf(char *const argv[], struct vpeng_conf *c, char *w, size_t n)
 	}
 	if (strcmp(base, "vp-dispatch") == 0) {
 		c->kind = VPENG_DISPATCH;
-		c->req_ms = 10000;
-		if ((i = walk(argv, "a:C:i:qr:sT:t:v", dispatch_opt, c)) == -1 ||
-		    argv[i] != NULL)
+		vpdsp_args_init(&pa);
+		if ((i = opts(argv, VPDSP_OPTSTR, dispatch_opt, &pa)) == -1 ||
+		    argv[i] != NULL || pa.compile != NULL)
 			return why(w, n, "options the engine does not run");
+		c->loglevel = pa.loglevel;
+		c->users = pa.users;
+		c->forced = pa.forced;
+		c->rules = pa.rules;
+		c->sniff = pa.sniff;
+		c->req_ms = pa.req_ms;
+		c->fixed = pa.fixed;
 		if (c->fixed != NULL) {
 			if (c->forced != VPIN_UNKNOWN || c->users != NULL)
 				return why(w, n, "-t with -i or -a");

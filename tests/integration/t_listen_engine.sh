@@ -68,6 +68,16 @@ grep -q 'served by the engine' "$T/sel2.log" &&
     { notok "vp-dispatch via the engine"; cat "$T/sel2.log"; }
 DSP=$P	# kept: a SOCKS5 proxy for vp-dial -x below
 
+# the engine reads the options with vp-dial's own option code: -q wins
+# over a later -v there as in vp-dial, so no info line for the relay
+listen_ready P vp-listen -1 -v tcp:127.0.0.1:0 vp-dial -q -v 127.0.0.1 "$ECHO" 2>"$T/qv.log"
+LP=$LASTPID
+echo_via "$P" && wait_log "$T/qv.log" 'exited 0 after' &&
+    grep -q ': to the engine' "$T/qv.log" && ! grep -q 'bytes out' "$T/qv.log" &&
+    ok "vp-dial -q -v in the engine: quiet, as vp-dial itself" ||
+    { notok "vp-dial -q -v in the engine"; cat "$T/qv.log"; }
+kill "$LP"
+
 # a scheduling policy chosen from outside (chrt, systemd's
 # CPUSchedulingPolicy=) is the engine's too: SCHED_IDLE (5) kept
 if command -v chrt >/dev/null 2>&1; then
