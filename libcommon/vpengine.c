@@ -52,7 +52,7 @@
 
 #define BUF0		512		/* a request buffer's first size */
 
-#define MAXATT		4		/* connect attempts at once */
+#define MAXATT		VPNET_MAXADDR	/* connect attempts at once, as vpnet */
 #define SNIFF_MS	300		/* as vp-dispatch */
 #define LINGER_MS	500
 #define POOLMAX		64		/* idle pipes kept */
@@ -61,7 +61,7 @@
 #define BUDGET		32		/* splices per direction per turn */
 #define NRESOLVE	16		/* lookups at once (slow DNS) */
 
-/* epoll keys: generation << 32 | slot << 3 | role; specials top bit. */
+/* epoll keys: generation << 32 | slot << ROLEBITS | role; specials top bit. */
 #define K_SPECIAL	(1ull << 63)
 #define K_CTL		(K_SPECIAL | 1)
 #define K_RES		(K_SPECIAL | 2)
@@ -69,6 +69,9 @@
 #define R_CLIENT	0
 #define R_UP		1
 #define R_ATT		2		/* 2 .. 2 + MAXATT - 1 */
+#define ROLEBITS	5
+#define IDXMASK		((1u << (32 - ROLEBITS)) - 1)
+_Static_assert(R_ATT + MAXATT <= 1 << ROLEBITS, "a role fits in a key");
 
 enum cstate {
 	C_HS = 1,	/* dispatch: reading the request */
@@ -103,6 +106,7 @@ struct dsp {
 	const char	*arg;
 	unsigned char	*head;		/* plain HTTP: rewritten head */
 	size_t		 headlen;
+	struct cfgsnap	*cs;		/* users and rules of this connection */
 };
 
 struct conn {
@@ -158,10 +162,19 @@ static int64_t *doneq;			/* id, status pairs */
 static size_t ndone, donecap;
 static int pool[POOLMAX][3];		/* read end, write end, size */
 static size_t npool;
-static struct vpusers *users;
-static struct vprules *rules;
-static int cfgerr;
-static struct stat users_st;
+/*
+ * The users and rules files as loaded for connections that started at
+ * one time: each connection keeps the snapshot it started with, as a
+ * vp-dispatch process keeps what it loaded, while files change.
+ */
+struct cfgsnap {
+	unsigned	 refs;
+	int		 err;		/* a file could not be loaded (logged) */
+	struct vpusers	*users;
+	struct stat	 users_st;
+	struct vprules	*rules;
+};
+static struct cfgsnap *snap;	/* the newest */
 static const sigset_t *chsigs;
 static int batch;		/* we set SCHED_BATCH: undo it in children */
 
@@ -452,7 +465,8 @@ pipe_put(struct dir *d)
 static uint64_t
 key(const struct conn *c, int role)
 {
-	return (uint64_t)c->gen << 32 | (uint64_t)c->idx << 3 | (uint64_t)role;
+	return (uint64_t)c->gen << 32 | (uint64_t)c->idx << ROLEBITS |
+	    (uint64_t)role;
 }
 
 static int
@@ -488,7 +502,8 @@ conn_new(void)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->idx = freeidx[--nfreeidx];
-	if (++gen == 0)
+	/* below 2^31: a key never has K_SPECIAL's bit */
+	if (++gen == 0 || gen > 0x7fffffff)
 		gen = 1;
 	c->gen = gen;
 	c->cfd = c->ufd = -1;
@@ -595,37 +610,75 @@ dest(const struct conn *c, char *buf, size_t n)
  * so the engine sees what a vp-dispatch started now would see.
  */
 static void
-reload(void)
+snap_put(struct cfgsnap *cs)
 {
-	struct vpusers *nu;
+	if (cs == NULL || --cs->refs > 0)
+		return;
+	if (cs->users != NULL)
+		vpusers_free(cs->users);
+	if (cs->rules != NULL)
+		vprules_close(cs->rules);
+	free(cs);
+}
+
+/* Whether cs is still what loading the files now would give. */
+static int
+snap_current(const struct cfgsnap *cs)
+{
 	struct stat st;
+
+	if (cs == NULL || cs->err)
+		return 0;	/* a failed load is tried again, as by a process */
+	if (cf->users != NULL && (stat(cf->users, &st) == -1 ||
+	    !vpio_same_file(&st, &cs->users_st)))
+		return 0;
+	return cf->rules == NULL || vprules_current(cs->rules);
+}
+
+/*
+ * The users and rules for a connection starting now: the newest
+ * snapshot, loaded again (failures logged as vp-dispatch logs them)
+ * when a file changed. A reference the caller puts back; NULL when out
+ * of memory.
+ */
+static struct cfgsnap *
+snap_get(void)
+{
+	struct cfgsnap *cs;
 	char err[1024];
 
-	cfgerr = 0;
-	if (cf->users != NULL) {
-		if (stat(cf->users, &st) == -1 || users == NULL ||
-		    !vpio_same_file(&st, &users_st)) {
-			if ((nu = vpusers_load(cf->users, err, sizeof(err))) ==
-			    NULL) {
+	if (!snap_current(snap)) {
+		if ((cs = calloc(1, sizeof(*cs))) == NULL)
+			return NULL;
+		cs->refs = 1;
+		if (cf->users != NULL) {
+			(void)stat(cf->users, &cs->users_st);
+			if ((cs->users = vpusers_load(cf->users, err,
+			    sizeof(err))) == NULL) {
 				vplog_fatal("%s", err);
-				cfgerr = 1;
-			} else {
-				/* forked children have their own copy */
-				if (users != NULL)
-					vpusers_free(users);
-				users = nu;
-				users_st = st;
+				cs->err = 1;
 			}
 		}
-	}
-	if (cf->rules != NULL && (rules == NULL || !vprules_current(rules))) {
-		if (rules != NULL)
-			vprules_close(rules);
-		if ((rules = vprules_open(cf->rules, err, sizeof(err))) == NULL) {
+		if (cf->rules != NULL && (cs->rules = vprules_open(cf->rules,
+		    err, sizeof(err))) == NULL) {
 			vplog_fatal("%s", err);
-			cfgerr = 1;
+			cs->err = 1;
 		}
+		snap_put(snap);
+		snap = cs;
 	}
+	snap->refs++;
+	return snap;
+}
+
+static void
+dsp_free(struct dsp *x)
+{
+	vphs_free(&x->hs);
+	free(x->buf);
+	free(x->head);
+	snap_put(x->cs);
+	free(x);
 }
 
 /* --- ending connections ------------------------------------------- */
@@ -659,12 +712,8 @@ conn_close(struct conn *c)
 		pipe_put(&c->d[i]);
 		free(c->d[i].pre);
 	}
-	if (c->x != NULL) {
-		vphs_free(&c->x->hs);
-		free(c->x->buf);
-		free(c->x->head);
-		free(c->x);
-	}
+	if (c->x != NULL)
+		dsp_free(c->x);
 	if (c->ai != NULL)
 		freeaddrinfo(c->ai);
 	tab[c->idx] = NULL;
@@ -1028,10 +1077,7 @@ won(struct conn *c, int slot)
 				    c->x->blen);
 			c->d[0].prelen = c->x->headlen + c->x->blen;
 		}
-		vphs_free(&c->x->hs);
-		free(c->x->buf);
-		free(c->x->head);
-		free(c->x);
+		dsp_free(c->x);
 		c->x = NULL;
 	}
 	relay_start(c);
@@ -1138,7 +1184,7 @@ resolved(void)
 	int gai, se;
 
 	while (vpresolve_take(res, &tag, &ai, &gai, &se) == 1) {
-		c = conn_by((uint32_t)(tag >> 3) & 0x0fffffff,
+		c = conn_by((uint32_t)(tag >> ROLEBITS) & IDXMASK,
 		    (uint32_t)(tag >> 32));
 		if (c == NULL || c->state != C_RESOLVE) {
 			if (ai != NULL)
@@ -1250,7 +1296,7 @@ after_request(struct conn *c)
 	char h[80], out[VPREPLY_MAX];
 	ssize_t n;
 
-	if (cfgerr) {
+	if (x->cs->err) {
 		c->status = EX_CONFIG;
 		answer(c, VPR_GENERAL);
 		return;
@@ -1280,6 +1326,25 @@ after_request(struct conn *c)
 	route(c);
 }
 
+/*
+ * A timeout (EX_TEMPFAIL) or read error (EX_IOERR, errno set) in the
+ * handshake: as vp-dispatch's stage_failed(), silent with a
+ * configuration error (logged already).
+ */
+static void
+hs_failed(struct conn *c, int status)
+{
+	if (c->x->cs->err)
+		status = EX_CONFIG;
+	else if (status == EX_TEMPFAIL)
+		vplog_info("%s: request timed out", vphs_what(&c->x->hs));
+	else
+		vplog_info("%s: read: %s", vphs_what(&c->x->hs),
+		    strerror(errno));
+	c->status = status;
+	conn_close(c);
+}
+
 static void
 hs_read(struct conn *c)
 {
@@ -1290,7 +1355,7 @@ hs_read(struct conn *c)
 	int r, eof = 0, again = 0, full = 0;
 
 	hc.forced = cf->forced;
-	hc.users = cf->users != NULL ? users : NULL;
+	hc.users = x->cs->users;
 	for (;;) {
 		if (room(x, VPHS_BUFMAX) == 0) {
 			n = recv(c->cfd, x->buf + x->blen, x->bcap - x->blen,
@@ -1302,10 +1367,7 @@ hs_read(struct conn *c)
 			else if (errno == EAGAIN || errno == EWOULDBLOCK)
 				again = 1;
 			else if (errno != EINTR) {
-				vplog_info("%s: read: %s", vphs_what(&x->hs),
-				    strerror(errno));
-				c->status = EX_IOERR;
-				conn_close(c);
+				hs_failed(c, EX_IOERR);
 				return;
 			}
 		} else
@@ -1317,7 +1379,8 @@ hs_read(struct conn *c)
 				memmove(x->buf, x->buf + used, x->blen - used);
 				x->blen -= used;
 			}
-			if (cfgerr && (r == VPHS_FAIL || r == VPHS_CLOSE)) {
+			if (x->cs->err && x->hs.parsefail &&
+			    (r == VPHS_FAIL || r == VPHS_CLOSE)) {
 				/* as vp-dispatch: no refusal, just close */
 				send_now(c, x->hs.out, x->hs.outstages);
 				c->status = EX_CONFIG;
@@ -1333,20 +1396,22 @@ hs_read(struct conn *c)
 		case VPHS_DONE:
 			goto done;
 		case VPHS_FAIL:
-			if (x->hs.why[0] != '\0' &&
-			    x->hs.loglevel <= VPLOG_WARN)
+		case VPHS_CLOSE:
+			/* as vp-dispatch's handshake_end() */
+			if (x->hs.loglevel == VPLOG_WARN)
 				vplog_warn("%s", x->hs.why);
-			else if (x->hs.why[0] != '\0')
+			else
 				vplog_info("%s", x->hs.why);
+			if (r == VPHS_CLOSE) {
+				/* an unknown protocol with a config error */
+				c->status = x->cs->err ? EX_CONFIG :
+				    x->hs.exit;
+				conn_close(c);
+				return;
+			}
 			c->replied = 1;
 			c->status = x->hs.exit;
 			linger(c);
-			return;
-		case VPHS_CLOSE:
-			c->status = x->hs.exit;
-			if (x->hs.why[0] != '\0')
-				vplog_info("%s", x->hs.why);
-			conn_close(c);
 			return;
 		default:
 			break;
@@ -1391,7 +1456,7 @@ route(struct conn *c)
 	x->route = "direct";
 	x->kind = VPRULE_DIRECT;
 	x->arg = "";
-	if (rules != NULL) {
+	if (x->cs->rules != NULL) {
 		memset(&rc, 0, sizeof(rc));
 		rc.host = c->host;
 		rc.sniffed = x->sniffed[0] ? x->sniffed : NULL;
@@ -1407,7 +1472,7 @@ route(struct conn *c)
 		}
 		rc.inbound = x->hs.inbound != NULL ? x->hs.inbound : "fixed";
 		rc.protocol = x->protocol;
-		if (vprules_match(rules, &rc, &ro) == -1) {
+		if (vprules_match(x->cs->rules, &rc, &ro) == -1) {
 			fail(c, VPR_INTERNAL, "rules: out of memory");
 			return;
 		}
@@ -1491,8 +1556,8 @@ fork_child(struct conn *c)
 		vpdsp.req.port = c->port;
 		vpdsp.reply = c->reply;
 		vpdsp.replied = c->replied;
-		vpdsp.users = users;
-		vpdsp.rules = rules;
+		vpdsp.users = x->cs->users;
+		vpdsp.rules = x->cs->rules;
 		vpdsp.user = x->hs.user != NULL ? vpdsp.req.user : NULL;
 		vpdsp.inbound = x->hs.inbound != NULL ? x->hs.inbound : "fixed";
 		vpdsp.protocol = x->protocol;
@@ -1562,7 +1627,11 @@ conn_start(int fd, const struct msg *m)
 	}
 	c->x->bcap = BUF0;
 	vphs_init(&c->x->hs);
-	reload();
+	if ((c->x->cs = snap_get()) == NULL) {
+		vplog_warn("engine: out of memory");
+		conn_close(c);
+		return;
+	}
 	if (cf->fixed != NULL) {
 		strlcpy(c->host, cf->fixed_host, sizeof(c->host));
 		c->port = cf->fixed_port;
@@ -1678,10 +1747,10 @@ on_event(uint64_t k, uint32_t ev)
 		reap();
 		return;
 	}
-	if ((c = conn_by((uint32_t)(k >> 3) & 0x0fffffff,
+	if ((c = conn_by((uint32_t)(k >> ROLEBITS) & IDXMASK,
 	    (uint32_t)(k >> 32))) == NULL)
 		return;
-	role = (int)(k & 7);
+	role = (int)(k & ((1 << ROLEBITS) - 1));
 	switch (c->state) {
 	case C_HS:
 		if (role == R_CLIENT)
@@ -1734,10 +1803,7 @@ on_timer(struct timer t)
 			return;
 		switch (c->state) {
 		case C_HS:
-			vplog_info("%s: request timed out",
-			    vphs_what(&c->x->hs));
-			c->status = EX_TEMPFAIL;
-			conn_close(c);
+			hs_failed(c, EX_TEMPFAIL);
 			break;
 		case C_SNIFF:
 			route(c);
@@ -1864,8 +1930,6 @@ engine_main(const struct vpeng_conf *c, int sock, const sigset_t *changed)
 	    watch(EPOLL_CTL_ADD, vpresolve_fd(res), EPOLLIN, K_RES) == -1)
 		vplog_die_errno(EX_OSERR, "engine: epoll_ctl");
 	now = vpio_now_ms();
-	if (c->kind == VPENG_DISPATCH)
-		reload();
 	loop();
 }
 
