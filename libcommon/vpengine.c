@@ -56,6 +56,7 @@
 #define SNIFF_MS	300		/* as vp-dispatch */
 #define LINGER_MS	500
 #define POOLMAX		64		/* idle pipes kept */
+_Static_assert(2 * POOLMAX + 32 <= VPENGINE_FDS_BASE, "vpengine.h: base fds");
 #define BIGPIPE		(1024 * 1024)
 #define BIGAFTER	(4u * 1024 * 1024)	/* grow a busy direction's pipe */
 #define BUDGET		32		/* splices per direction per turn */
@@ -1591,7 +1592,7 @@ conn_start(int fd, const struct msg *m)
 
 	if ((c = conn_new()) == NULL) {
 		vplog_warn("engine: out of memory: connection %llu closed",
-		    (unsigned long long)m->id);
+		    VPENGINE_CONN_NO(m->id));
 		close(fd);
 		done_push(m->id, EX_OSERR);
 		return;
@@ -1607,7 +1608,7 @@ conn_start(int fd, const struct msg *m)
 	if (vpio_set_nonblock(fd, 1) == -1 || watch(EPOLL_CTL_ADD, fd, EPOLLIN |
 	    EPOLLOUT | EPOLLRDHUP | EPOLLET, key(c, R_CLIENT)) == -1) {
 		vplog_warn_errno("engine: connection %llu",
-		    (unsigned long long)m->id);
+		    VPENGINE_CONN_NO(m->id));
 		conn_close(c);
 		return;
 	}
@@ -1697,9 +1698,18 @@ ctl_read(void)
 					close(fds[k]);
 			}
 		}
-		if (n != (ssize_t)sizeof(m) || fd == -1) {
+		if (n != (ssize_t)sizeof(m)) {
 			if (fd >= 0)
 				close(fd);
+			continue;
+		}
+		if (fd == -1 || (mh.msg_flags & MSG_CTRUNC)) {
+			/* out of descriptors: the socket is gone, the slot not */
+			vplog_warn("engine: connection %llu: socket not received"
+			    " (out of descriptors?)", VPENGINE_CONN_NO(m.id));
+			if (fd >= 0)
+				close(fd);
+			done_push(m.id, EX_OSERR);
 			continue;
 		}
 		conn_start(fd, &m);

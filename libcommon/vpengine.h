@@ -41,6 +41,18 @@ enum vpeng_kind {
 	VPENG_DISPATCH
 };
 
+/*
+ * Descriptors the engine holds: about this many per connection (client,
+ * upstream, a pipe each way) on top of a base (its own, pooled pipes).
+ */
+/* vp-listen's connection number is the low bits of an id it passes */
+#define VPENGINE_ID_SHIFT	40
+#define VPENGINE_CONN_NO(id)	\
+	((unsigned long long)((id) & ((1ull << VPENGINE_ID_SHIFT) - 1)))
+
+#define VPENGINE_FDS_PER_CONN	6
+#define VPENGINE_FDS_BASE	160
+
 struct vpeng_conf {
 	enum vpeng_kind	 kind;
 	int		 loglevel;	/* the program's -q/-v */

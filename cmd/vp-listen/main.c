@@ -110,6 +110,7 @@ static struct vpeng_conf engconf;
 static void	usage(void) __attribute__((noreturn));
 static void	check_program(const char *);
 static void	raise_nofile(void);
+static void	check_nofile(void);
 static int	setup_signals(void);
 static void	serve(int);
 static void	accept_some(int);
@@ -286,6 +287,7 @@ main(int argc, char *argv[])
 			    prog_argv[0], why);
 	}
 
+	check_nofile();
 	if ((slots = calloc((size_t)o.limit, sizeof(*slots))) == NULL ||
 	    (freelist = calloc((size_t)o.limit, sizeof(*freelist))) == NULL ||
 	    (engine_pid > 0 && (engq = calloc((size_t)o.limit,
@@ -349,10 +351,26 @@ raise_nofile(void)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur != RLIM_INFINITY &&
-	    (rlim_t)o.limit + 32 > rl.rlim_cur)
-		vplog_warn("limit %d is close to the descriptor limit %llu",
-		    o.limit, (unsigned long long)rl.rlim_cur);
+}
+
+/*
+ * Warns when -c connections may not fit in the descriptor limit: one
+ * each here, and with the engine also its own per connection.
+ */
+static void
+check_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)o.limit + 32;
+
+	if (engine_pid > 0)
+		need += (rlim_t)o.limit * VPENGINE_FDS_PER_CONN +
+		    VPENGINE_FDS_BASE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur)
+		vplog_warn("limit %d is close to the descriptor limit %llu%s",
+		    o.limit, (unsigned long long)rl.rlim_cur, engine_pid > 0 ?
+		    " (the engine holds about 6 per connection)" : "");
 }
 
 /*
@@ -809,7 +827,7 @@ engine_read(void)
 
 	while ((n = vpengine_done(engine_ctl, ids, st, 128)) > 0) {
 		for (i = 0; i < n; i++) {
-			idx = (size_t)(ids[i] >> 40);
+			idx = (size_t)(ids[i] >> VPENGINE_ID_SHIFT);
 			if (idx >= hiwater)
 				continue;
 			s = &slots[idx];
@@ -843,7 +861,7 @@ static int
 to_engine(struct slot *s)
 {
 	/* the slot's index rides in the id's top bits */
-	if (vpengine_pass(engine_ctl, (uint64_t)(s - slots) << 40 |
+	if (vpengine_pass(engine_ctl, (uint64_t)(s - slots) << VPENGINE_ID_SHIFT |
 	    (s->id & 0xffffffffffull), s->fd, s->pp ? &s->ppsrc : NULL,
 	    s->pp ? &s->ppdst : NULL, s->loopback) == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
