@@ -11,6 +11,8 @@
  */
 #include <sys/eventfd.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -126,6 +128,7 @@ vpres_hints(const struct vpres_req *q, struct addrinfo *hints, int flags)
 	memset(hints, 0, sizeof(*hints));
 	hints->ai_family = q->family;
 	hints->ai_socktype = SOCK_STREAM;
+	hints->ai_protocol = IPPROTO_TCP;
 	hints->ai_flags = AI_NUMERICSERV | flags;
 }
 
@@ -139,7 +142,9 @@ vpres_lookup(struct vpres_req *q, int numeric)
 	struct addrinfo hints;
 	char serv[8];
 
-	vpres_hints(q, &hints, numeric ? AI_NUMERICHOST : AI_ADDRCONFIG);
+	/* as vpnet_dial_tcp(): no AI_ADDRCONFIG (a ::1 name on a host
+	 * without global IPv6 still resolves to ::1) */
+	vpres_hints(q, &hints, numeric ? AI_NUMERICHOST : 0);
 	(void)snprintf(serv, sizeof(serv), "%u", q->port);
 	q->res = NULL;
 	errno = 0;

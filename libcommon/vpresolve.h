@@ -38,11 +38,11 @@ struct vpresolve *vpresolve_new(int nthreads, size_t qmax);
 int	vpresolve_fd(const struct vpresolve *r);
 
 /*
- * vpresolve_submit(): queues getaddrinfo(host, port) for SOCK_STREAM
- * with AI_ADDRCONFIG, family AF_UNSPEC, AF_INET or AF_INET6. A literal
- * address is not looked up: it is tried first with AI_NUMERICHOST (no
- * AI_ADDRCONFIG) and its result, or the failure of a literal of the
- * other family, is ready at once, without a thread. Returns 0, or -1
+ * vpresolve_submit(): queues getaddrinfo(host, port) for TCP with the
+ * hints vpnet_dial_tcp() uses (no AI_ADDRCONFIG), family AF_UNSPEC,
+ * AF_INET or AF_INET6. A literal address is not looked up: it is tried
+ * first with AI_NUMERICHOST and its result, or the failure of a literal
+ * of the other family, is ready at once, without a thread. Returns 0, or -1
  * with errno EAGAIN (qmax outstanding), ENAMETOOLONG (host over 255
  * bytes), EINVAL (host NULL, port over 65535, other family) or ENOMEM.
  */
