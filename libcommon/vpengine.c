@@ -138,6 +138,7 @@ struct conn {
 	int		 cloop;		/* the client is on loopback */
 	int		 status;	/* as vp-dial/vp-dispatch would exit */
 	char		 route[64];
+	char		 peer[64];	/* the address connected to, for logs */
 };
 
 enum tkind { T_DEADLINE, T_STAGGER, T_IDLE };
@@ -879,6 +880,7 @@ pump_dir(struct conn *c, struct dir *d, int *more)
 			goto fail;
 		}
 		d->inpipe += (size_t)n;
+		c->last = now;	/* reading counts for the idle timeout too */
 	}
 	*more = 1;
 	return 0;
@@ -905,19 +907,37 @@ fail:
 	return 0;
 }
 
+/*
+ * The relay has ended: err 0, or the error that ended it; idle: by the
+ * idle timeout. Logs and ends as the program would have.
+ */
 static void
-relay_end(struct conn *c, int err)
+relay_end(struct conn *c, int err, int idle)
 {
 	char d[300], how[160];
 	int64_t ms = now - c->start;
 
+	if (c->plain) {
+		/* as vp-dispatch's plain HTTP relay (vpdispatch_out.c) */
+		c->status = err != 0 ? EX_IOERR : 0;
+		if (vplog_level >= VPLOG_INFO)
+			vplog_info("route %s: %s:%u (%s): %llu bytes out, %llu "
+			    "bytes in, %lld ms, %s", c->route,
+			    vplog_safe(d, sizeof(d), c->host), c->port, c->peer,
+			    (unsigned long long)c->d[0].bytes,
+			    (unsigned long long)c->d[1].bytes, (long long)ms,
+			    err != 0 ? "error" : "done");
+		conn_close(c);
+		return;
+	}
 	c->status = err == 0 ? 0 : err == EPIPE ? EX_UNAVAILABLE :
 	    vp_exit_for(err);
 	/* an error is a warning, a normal end an info line (often off) */
 	if (vplog_level >= (err != 0 ? VPLOG_WARN : VPLOG_INFO)) {
 		dest(c, d, sizeof(d));
 		snprintf(how, sizeof(how), "%s%s", err != 0 ? "error: " :
-		    "done", err != 0 ? strerror(err) : "");
+		    idle ? "idle timeout" : "done",
+		    err != 0 ? strerror(err) : "");
 		(err != 0 ? vplog_warn : vplog_info)("%s%s%s%s: %llu bytes "
 		    "out, %llu bytes in, %lld.%03lld s, %s",
 		    c->route[0] ? "route " : "", c->route,
@@ -925,6 +945,12 @@ relay_end(struct conn *c, int err)
 		    (unsigned long long)c->d[0].bytes,
 		    (unsigned long long)c->d[1].bytes, (long long)(ms / 1000),
 		    (long long)(ms % 1000), how);
+	}
+	if (cf->kind == VPENG_DISPATCH && c->status != 0) {
+		/* as vp-dispatch after a failed relay: drain the client */
+		unwatch_close(&c->ufd);
+		linger(c);
+		return;
 	}
 	conn_close(c);
 }
@@ -941,11 +967,11 @@ pump_dirs(struct conn *c, int mask)
 
 	if (((mask & 1) && pump_dir(c, &c->d[0], &more) == -1) ||
 	    ((mask & 2) && pump_dir(c, &c->d[1], &more) == -1)) {
-		relay_end(c, errno);
+		relay_end(c, errno, 0);
 		return 1;
 	}
 	if (c->d[0].done && c->d[1].done) {
-		relay_end(c, c->d[0].err ? c->d[0].err : c->d[1].err);
+		relay_end(c, c->d[0].err ? c->d[0].err : c->d[1].err, 0);
 		return 1;
 	}
 	if (more)
@@ -976,7 +1002,7 @@ hangup(struct conn *c, int fd)
 		d->done = d->eof = 1;
 		pipe_put(d);
 		if (c->d[0].done && c->d[1].done)
-			relay_end(c, c->d[0].err ? c->d[0].err : c->d[1].err);
+			relay_end(c, c->d[0].err ? c->d[0].err : c->d[1].err, 0);
 	}
 }
 
@@ -1008,8 +1034,18 @@ connect_failed(struct conn *c, int err)
 		conn_close(c);
 		return;
 	}
-	fail(c, vpreply_class_errno(err), "route %s: connect to %s: %s",
-	    c->route, d, vpnet_strerror(err));
+	if (c->plain) {
+		/* as vp-dispatch's plain HTTP request: answered, info line */
+		fail(c, vpreply_class_errno(err), "route %s: connect to %s:%u: "
+		    "%s", c->route, vplog_safe(d, sizeof(d), c->host), c->port,
+		    vpnet_strerror(err));
+		return;
+	}
+	/* as vpdial_run() for vp-dispatch's direct route */
+	vplog_fatal("route %s: connect to %s: %s", c->route, d,
+	    vpnet_strerror(err));
+	c->status = vpreply_exit(vpreply_class_errno(err));
+	answer(c, vpreply_class_errno(err));
 }
 
 static void
@@ -1040,6 +1076,15 @@ won(struct conn *c, int slot)
 
 	c->ufd = c->att[slot];
 	c->att[slot] = -1;
+	vpnet_addr_str(c->attai[slot]->ai_addr, c->attai[slot]->ai_addrlen,
+	    c->peer, sizeof(c->peer));
+	if (vplog_level >= VPLOG_DEBUG && !c->plain) {
+		char d[300];
+
+		vplog_debug("%s%s%sconnected to %s (%s)", c->route[0] ?
+		    "route " : "", c->route, c->route[0] ? ": " : "",
+		    dest(c, d, sizeof(d)), c->peer);
+	}
 	if (vpnet_sa_loopback(c->attai[slot]->ai_addr))
 		(void)vpnet_set_bufs(c->ufd, VPNET_LOOPBUF);
 	if (c->cloop)
@@ -1052,7 +1097,7 @@ won(struct conn *c, int slot)
 	(void)setsockopt(c->ufd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	if (watch(EPOLL_CTL_MOD, c->ufd, EPOLLIN | EPOLLOUT | EPOLLRDHUP |
 	    EPOLLET, key(c, R_UP)) == -1) {
-		relay_end(c, errno);
+		relay_end(c, errno, 0);
 		return;
 	}
 	if (c->x != NULL) {
@@ -1063,14 +1108,23 @@ won(struct conn *c, int slot)
 				ss.ss_family = AF_UNSPEC;
 			n = vpreply_encode(c->reply, VPR_OK,
 			    (struct sockaddr *)&ss, out, sizeof(out));
-			if (n > 0 && (c->d[1].pre = malloc((size_t)n)) != NULL) {
+			if (n > 0 && (c->d[1].pre = malloc((size_t)n)) == NULL) {
+				c->replied = 0;
+				fail(c, VPR_INTERNAL, "out of memory");
+				return;
+			}
+			if (n > 0) {
 				memcpy(c->d[1].pre, out, (size_t)n);
 				c->d[1].prelen = (size_t)n;
 			}
 		}
 		c->replied = 1;
-		if (c->x->headlen + c->x->blen > 0 &&
-		    (c->d[0].pre = malloc(c->x->headlen + c->x->blen)) != NULL) {
+		if (c->x->headlen + c->x->blen > 0) {
+			if ((c->d[0].pre = malloc(c->x->headlen +
+			    c->x->blen)) == NULL) {
+				relay_end(c, ENOMEM, 0);
+				return;
+			}
 			if (c->x->headlen > 0)
 				memcpy(c->d[0].pre, c->x->head, c->x->headlen);
 			if (c->x->blen > 0)
@@ -1836,7 +1890,7 @@ on_timer(struct timer t)
 		if (c->state != C_RELAY)
 			return;
 		if (now - c->last >= cf->idle_ms)
-			relay_end(c, 0);
+			relay_end(c, 0, 1);
 		else
 			heap_push(c->last + cf->idle_ms, c, T_IDLE);
 		break;
