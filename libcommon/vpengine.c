@@ -376,13 +376,65 @@ vpengine_done(int sock, uint64_t *ids, int *status, size_t n)
 
 /* --- small machinery: timers, pipes, slots, epoll ----------------- */
 
+static struct conn *conn_by(uint32_t, uint32_t);
+
+/* Moves heap[i] down to its place among heap[0..nheap). */
+static void
+heap_sift(size_t i)
+{
+	struct timer t = heap[i];
+	size_t ch;
+
+	while ((ch = 2 * i + 1) < nheap) {
+		if (ch + 1 < nheap && heap[ch + 1].at < heap[ch].at)
+			ch++;
+		if (t.at <= heap[ch].at)
+			break;
+		heap[i] = heap[ch];
+		i = ch;
+	}
+	heap[i] = t;
+}
+
+/* Whether a timer still means something (its connection, its time). */
+static int
+timer_live(const struct timer *t)
+{
+	const struct conn *c = conn_by(t->idx, t->gen);
+
+	if (c == NULL)
+		return 0;
+	if (t->kind == T_DEADLINE)
+		return t->at == c->deadline;
+	if (t->kind == T_STAGGER)
+		return t->at == c->stagger;
+	return 1;	/* T_IDLE: one per relaying connection */
+}
+
 static void
 heap_push(int64_t at, struct conn *c, enum tkind k)
 {
 	struct timer t = { at, c->idx, c->gen, k }, *nh;
-	size_t i, p;
+	size_t i, p, n;
+	int compacted = 0;
 
-	if (nheap == heapcap) {
+	if (nheap == heapcap && heapcap >= 1024) {
+		/*
+		 * Full: first drop the timers of connections gone or of
+		 * times moved (ended connections leave theirs, up to a day
+		 * with -i or -T), so the heap stays a few per live one.
+		 */
+		for (i = n = 0; i < nheap; i++)
+			if (timer_live(&heap[i]))
+				heap[n++] = heap[i];
+		nheap = n;
+		for (i = nheap / 2; i-- > 0;)
+			heap_sift(i);
+		compacted = 1;
+	}
+	/* grow unless that freed half: at most one pass per heapcap/2 pushes */
+	if (nheap == heapcap || (heapcap >= 1024 && nheap > heapcap / 2 &&
+	    compacted)) {
 		size_t nc = heapcap ? heapcap * 2 : 256;
 
 		if ((nh = reallocarray(heap, nc, sizeof(*heap))) == NULL)
@@ -404,19 +456,11 @@ heap_push(int64_t at, struct conn *c, enum tkind k)
 static struct timer
 heap_pop(void)
 {
-	struct timer top = heap[0], last = heap[--nheap];
-	size_t i = 0, ch;
+	struct timer top = heap[0];
 
-	while ((ch = 2 * i + 1) < nheap) {
-		if (ch + 1 < nheap && heap[ch + 1].at < heap[ch].at)
-			ch++;
-		if (last.at <= heap[ch].at)
-			break;
-		heap[i] = heap[ch];
-		i = ch;
-	}
+	heap[0] = heap[--nheap];
 	if (nheap > 0)
-		heap[i] = last;
+		heap_sift(0);
 	return top;
 }
 
