@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1061,7 +1062,18 @@ relay_start(struct conn *c)
 	c->last = now;
 	if (cf->idle_ms > 0)
 		heap_push(now + cf->idle_ms, c, T_IDLE);
-	(void)pump(c);
+	if (pump(c))
+		return;
+	/*
+	 * A client that hung up while we connected has no edge left to
+	 * report it: ask once, when reading from it has ended already.
+	 */
+	if (c->d[0].eof) {
+		struct pollfd p = { .fd = c->cfd };
+
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))
+			hangup(c, c->cfd);
+	}
 }
 
 /* --- connecting ----------------------------------------------------- */
