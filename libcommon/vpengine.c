@@ -581,8 +581,9 @@ done_push(uint64_t id, int status)
 	if (ndone == donecap) {
 		size_t nc = donecap ? donecap * 2 : 64;
 
+		/* losing it would hold vp-listen's slot: rather end */
 		if ((nq = reallocarray(doneq, nc, 2 * sizeof(*doneq))) == NULL)
-			return;		/* vp-listen then never frees the slot */
+			vplog_die(EX_OSERR, "engine: out of memory");
 		doneq = nq;
 		donecap = nc;
 	}
@@ -628,9 +629,10 @@ ready_push(struct conn *c)
 	if (nready == readycap) {
 		size_t nc = readycap ? readycap * 2 : 64;
 
+		/* losing it would stall the connection: rather end */
 		if ((nq = reallocarray(readyq, nc, 2 * sizeof(*readyq))) ==
 		    NULL)
-			return;
+			vplog_die(EX_OSERR, "engine: out of memory");
 		readyq = nq;
 		readycap = nc;
 	}
