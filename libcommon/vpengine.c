@@ -57,6 +57,7 @@
 #define SNIFF_MS	300		/* as vp-dispatch */
 #define LINGER_MS	500
 #define POOLMAX		64		/* idle pipes kept */
+#define POOLBIG		8		/* of them grown (BIGPIPE) */
 _Static_assert(2 * POOLMAX + 32 <= VPENGINE_FDS_BASE, "vpengine.h: base fds");
 #define BIGPIPE		(1024 * 1024)
 #define BIGAFTER	(4u * 1024 * 1024)	/* grow a busy direction's pipe */
@@ -492,12 +493,29 @@ pipe_get(struct dir *d)
 	return 0;
 }
 
+static int
+nbigpool(void)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < npool; i++)
+		n += pool[i][2] > 65536;
+	return n;
+}
+
 static void
 pipe_put(struct dir *d)
 {
 	if (d->p[0] < 0)
 		return;
-	if (d->inpipe == 0 && npool < POOLMAX) {
+	/*
+	 * Grown pipes count whole against the user's pipe pages
+	 * (fs.pipe-user-pages-soft: 64 MiB unprivileged), used or not: a
+	 * few are kept for the next bulk transfer, the others closed.
+	 */
+	if (d->inpipe == 0 && npool < POOLMAX && (d->cap <= 65536 ||
+	    nbigpool() < POOLBIG)) {
 		pool[npool][0] = d->p[0];
 		pool[npool][1] = d->p[1];
 		pool[npool][2] = (int)d->cap;
