@@ -111,6 +111,7 @@ static void	usage(void) __attribute__((noreturn));
 static void	check_program(const char *);
 static void	raise_nofile(void);
 static void	check_nofile(void);
+static int	engine_fits(char *, size_t);
 static int	setup_signals(void);
 static void	serve(int);
 static void	accept_some(int);
@@ -276,15 +277,18 @@ main(int argc, char *argv[])
 	if (applet != NULL && !o.no_engine) {
 		char why[128];
 
-		if (vpengine_conf(prog_argv, &engconf, why, sizeof(why)) == 0) {
+		if (vpengine_conf(prog_argv, &engconf, why, sizeof(why)) != 0)
+			vplog_debug("%s: %s: a process per connection",
+			    prog_argv[0], why);
+		else if (!engine_fits(why, sizeof(why)))
+			vplog_warn("%s: a process per connection", why);
+		else {
 			engine_pid = vpengine_start(&engconf, lis.fds, lis.nfds,
 			    &changed_sigs, &engine_ctl);
 			if (engine_pid == -1)
 				vplog_warn_errno("cannot start the engine; a "
 				    "process per connection");
-		} else
-			vplog_debug("%s: %s: a process per connection",
-			    prog_argv[0], why);
+		}
 	}
 
 	check_nofile();
@@ -354,23 +358,39 @@ raise_nofile(void)
 }
 
 /*
- * Warns when -c connections may not fit in the descriptor limit: one
- * each here, and with the engine also its own per connection.
+ * Whether -c connections fit in the descriptor limit with the engine,
+ * which holds about six per connection in one process (processes each
+ * have their own table); else the reason in why.
  */
+static int
+engine_fits(char *why, size_t n)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)o.limit * (VPENGINE_FDS_PER_CONN + 1) + 32 +
+	    VPENGINE_FDS_BASE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur) {
+		snprintf(why, n, "descriptor limit %llu: too low for the "
+		    "engine with -c %d (it needs %llu)",
+		    (unsigned long long)rl.rlim_cur, o.limit,
+		    (unsigned long long)need);
+		return 0;
+	}
+	return 1;
+}
+
+/* Warns when -c connections may not fit in the descriptor limit. */
 static void
 check_nofile(void)
 {
 	struct rlimit rl;
-	rlim_t need = (rlim_t)o.limit + 32;
 
-	if (engine_pid > 0)
-		need += (rlim_t)o.limit * VPENGINE_FDS_PER_CONN +
-		    VPENGINE_FDS_BASE;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur)
-		vplog_warn("limit %d is close to the descriptor limit %llu%s",
-		    o.limit, (unsigned long long)rl.rlim_cur, engine_pid > 0 ?
-		    " (the engine holds about 6 per connection)" : "");
+	    rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)o.limit + 32 > rl.rlim_cur)
+		vplog_warn("limit %d is close to the descriptor limit %llu",
+		    o.limit, (unsigned long long)rl.rlim_cur);
 }
 
 /*

@@ -10,7 +10,9 @@
 #     while the compiled rules go missing or stale for a second client:
 #     the first is still rejected by its rules, never relayed direct
 #  2. a low descriptor limit (ulimit -n 31, -c 5): every connection is
-#     served or closed with a logged error, no -c slot is lost
+#     served or closed with a logged error, no -c slot is lost; -c 5
+#     does not fit the engine there, so vp-listen warns and runs a
+#     process per connection
 #  3. a name with 5 addresses, the first 4 unanswering: the 5th is
 #     reached (a private mount namespace with its own /etc/hosts)
 #  4. a name with only ::1 on a host whose only other address is IPv4
@@ -263,8 +265,15 @@ for side in p e; do
 		notok "$what ulimit -n 31, -c 5, second round: '$(tr '\n' ' ' <"$T/fd.$side.2")' (status $r2), $ends ends logged of 10"
 		sed 's/^/#   /' "$T/fd.$side.log"
 	fi
-	[ $side = e ] && ! grep -q ': to the engine' "$T/fd.e.log" &&
-	    notok "[engine] ulimit -n 31: nothing went to the engine"
+	# -c 5 connections do not fit in 31 descriptors with the engine
+	# (about six each in one process): vp-listen says so and runs a
+	# process per connection, which keeps the -c promise
+	if [ $side = e ]; then
+		grep -q 'too low for the engine with -c 5.*a process per connection' "$T/fd.e.log" &&
+		    ! grep -q ': to the engine' "$T/fd.e.log" &&
+		    ok "[engine] ulimit -n 31, -c 5: too few descriptors for the engine: warned, a process per connection" ||
+		    notok "[engine] ulimit -n 31, -c 5: no warning, or the engine was used"
+	fi
 	kill "$LP"
 	wait "$LP" 2>/dev/null
 done
