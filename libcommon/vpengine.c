@@ -13,6 +13,7 @@
  * other side; both directions ended closes the connection.
  */
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -181,8 +182,12 @@ struct cfgsnap {
 static struct cfgsnap *snap;	/* the newest */
 static const sigset_t *chsigs;
 static int batch;		/* we set SCHED_BATCH: undo it in children */
+static int ctl_out;		/* watching ctl for room to report ends */
+static int ctl_paused;		/* near the descriptor limit: not reading */
+static size_t maxlive;		/* connections the descriptor limit holds */
 
 static void	conn_close(struct conn *);
+static void	ctl_resume(void);
 static void	answer(struct conn *, enum vpr_class);
 static void	relay_start(struct conn *);
 static int	pump(struct conn *);
@@ -788,6 +793,7 @@ conn_close(struct conn *c)
 	nlive--;
 	done_push(c->id, c->status);
 	free(c);
+	ctl_resume();
 }
 
 /* Sends a short reply now; what does not fit is dropped (and logged). */
@@ -1776,6 +1782,34 @@ conn_start(int fd, const struct msg *m)
 }
 
 static void
+ctl_pause(void)
+{
+	if (ctl_paused || ctl_eof)
+		return;
+	(void)epoll_ctl(ep, EPOLL_CTL_DEL, ctl, NULL);
+	ctl_paused = 1;
+	while (npool > 0) {
+		npool--;
+		close(pool[npool][0]);
+		close(pool[npool][1]);
+	}
+}
+
+static void
+ctl_resume(void)
+{
+	if (!ctl_paused || nlive >= maxlive)
+		return;
+	ctl_paused = 0;
+	if (ctl_eof)
+		return;
+	ctl_out = ndone > 0;
+	if (watch(EPOLL_CTL_ADD, ctl, EPOLLIN | (ctl_out ? EPOLLOUT : 0),
+	    K_CTL) == -1)
+		vplog_die_errno(EX_OSERR, "engine: epoll_ctl");
+}
+
+static void
 ctl_read(void)
 {
 	struct msg m;
@@ -1790,6 +1824,14 @@ ctl_read(void)
 	int i, fd;
 
 	for (i = 0; i < 64; i++) {
+		/*
+		 * As many connections as the descriptor limit holds: the
+		 * others wait in vp-listen (as over its -c) until one ends.
+		 */
+		if (nlive >= maxlive) {
+			ctl_pause();
+			return;
+		}
 		memset(&mh, 0, sizeof(mh));
 		iov.iov_base = &m;
 		iov.iov_len = sizeof(m);
@@ -1978,12 +2020,12 @@ loop(void)
 {
 	struct epoll_event evs[128];
 	size_t i, nr;
-	int n, timeout, ctl_out = 0;
+	int n, timeout;
 	int64_t wait;
 
 	for (;;) {
 		done_flush();
-		if (!ctl_eof && (ndone > 0) != ctl_out) {
+		if (!ctl_eof && !ctl_paused && (ndone > 0) != ctl_out) {
 			ctl_out = ndone > 0;
 			(void)watch(EPOLL_CTL_MOD, ctl, EPOLLIN |
 			    (ctl_out ? EPOLLOUT : 0), K_CTL);
@@ -2029,6 +2071,7 @@ loop(void)
 static void __attribute__((noreturn))
 engine_main(const struct vpeng_conf *c, int sock, const sigset_t *changed)
 {
+	struct rlimit rl;
 	sigset_t chld;
 	int null;
 
@@ -2069,6 +2112,10 @@ engine_main(const struct vpeng_conf *c, int sock, const sigset_t *changed)
 	    watch(EPOLL_CTL_ADD, sfd, EPOLLIN, K_SIG) == -1 ||
 	    watch(EPOLL_CTL_ADD, vpresolve_fd(res), EPOLLIN, K_RES) == -1)
 		vplog_die_errno(EX_OSERR, "engine: epoll_ctl");
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur > INT_MAX)
+		rl.rlim_cur = INT_MAX;
+	if ((maxlive = VPENGINE_MAXLIVE(rl.rlim_cur)) == 0)
+		maxlive = 1;	/* vp-listen would not start us */
 	now = vpio_now_ms();
 	loop();
 }

@@ -52,6 +52,16 @@ enum vpeng_kind {
 
 #define VPENGINE_FDS_PER_CONN	6
 #define VPENGINE_FDS_BASE	160
+#define VPENGINE_FDS_RESERVE	24	/* for connects to many addresses */
+/*
+ * How many connections the engine takes at once under a descriptor
+ * limit of n (it stops reading its control socket at that many: the
+ * others wait in vp-listen, as over -c); 0: too few descriptors.
+ */
+#define VPENGINE_MAXLIVE(n)						\
+	((n) > VPENGINE_FDS_BASE + VPENGINE_FDS_RESERVE ?		\
+	((n) - VPENGINE_FDS_BASE - VPENGINE_FDS_RESERVE) /		\
+	VPENGINE_FDS_PER_CONN : 0)
 
 struct vpeng_conf {
 	enum vpeng_kind	 kind;

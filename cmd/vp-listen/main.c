@@ -358,25 +358,32 @@ raise_nofile(void)
 }
 
 /*
- * Whether -c connections fit in the descriptor limit with the engine,
- * which holds about six per connection in one process (processes each
- * have their own table); else the reason in why.
+ * Whether the engine fits in the descriptor limit: it holds about six
+ * per connection in one process (processes each have their own table).
+ * Too few for 32 connections (or -c, if lower): no, the reason in why.
+ * Else yes, with a warning when it holds fewer than -c: it takes what
+ * it can and the others wait, as over -c.
  */
 static int
 engine_fits(char *why, size_t n)
 {
 	struct rlimit rl;
-	rlim_t need = (rlim_t)o.limit * (VPENGINE_FDS_PER_CONN + 1) + 32 +
-	    VPENGINE_FDS_BASE;
+	unsigned long long max;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return 1;
+	max = VPENGINE_MAXLIVE((unsigned long long)rl.rlim_cur);
+	if (max >= (unsigned long long)o.limit)
+		return 1;
+	if (max < 32) {
 		snprintf(why, n, "descriptor limit %llu: too low for the "
-		    "engine with -c %d (it needs %llu)",
-		    (unsigned long long)rl.rlim_cur, o.limit,
-		    (unsigned long long)need);
+		    "engine", (unsigned long long)rl.rlim_cur);
 		return 0;
 	}
+	vplog_warn("descriptor limit %llu: the engine holds %llu "
+	    "connections at once, fewer than -c %d; the others wait",
+	    (unsigned long long)rl.rlim_cur, max, o.limit);
 	return 1;
 }
 

@@ -37,6 +37,10 @@ wait is bounded. Processes are counted from /proc (children by ppid).
                             ends reported while vp-listen is stopped,
                             in uneven batches (see stopped())
   churn PORT N THREADS      N short echo connections; prints "bad K"
+  press PORT N K            N echo connections held at once; prints how
+                            many were answered within 2 s, closes K of
+                            those, then how many were answered in all
+                            (5 s more) and how many got something else
   backend LOG               a server whose first received byte picks what
                             it does (see backend_conn); prints its port
   ddiff PORT_ENGINE PORT_PROCS LOG
@@ -682,6 +686,37 @@ def churn(port, n, threads):
     print("bad", len(bad))
 
 
+def press(port, n, k):
+    cs = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(n)]
+    for i, c in enumerate(cs):
+        c.sendall(b"x%d\n" % i)
+    got = {}
+
+    def collect(timeout):
+        end = time.time() + timeout
+        for i, c in enumerate(cs):
+            if i in got or c is None:
+                continue
+            c.settimeout(max(0.01, end - time.time()))
+            try:
+                got[i] = c.recv(100)
+            except socket.timeout:
+                pass
+            except OSError:
+                got[i] = b"error"
+    collect(2)
+    first = len(got)
+    for j in sorted(got)[:k]:
+        cs[j].close()
+        cs[j] = None
+    collect(5)
+    bad = sum(1 for i, v in got.items() if v != b"x%d\n" % i)
+    print("first %d all %d bad %d" % (first, len(got), bad))
+    for c in cs:
+        if c is not None:
+            c.close()
+
+
 def main():
     a = sys.argv[1:]
     cmd = a[0]
@@ -704,6 +739,8 @@ def main():
         persource(int(a[1]))
     elif cmd == "stopped":
         stopped(int(a[1]), int(a[2]), int(a[3]), a[4])
+    elif cmd == "press":
+        press(int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "churn":
         churn(int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "backend":

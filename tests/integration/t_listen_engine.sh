@@ -78,6 +78,23 @@ echo_via "$P" && wait_log "$T/qv.log" 'exited 0 after' &&
     { notok "vp-dial -q -v in the engine"; cat "$T/qv.log"; }
 kill "$LP"
 
+# a descriptor limit that holds fewer connections than -c: vp-listen
+# warns; the engine takes what it holds (52 under 500), the others wait
+# in vp-listen and are served as connections end; none is refused
+listen_ready P sh -c 'ulimit -n 500 && exec vp-listen "$@"' sh -1 -v -c 400 -b 512 \
+    tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$ECHO" 2>"$T/nofile.log"
+LP=$LASTPID
+out=$(timeout 60 $E press "$P" 120 40 2>&1)
+n1=$(echo "$out" | awk '{ print $2 }')
+if grep -q 'the engine holds [0-9]* connections at once, fewer than -c 400' "$T/nofile.log" &&
+    [ -n "$n1" ] && [ "$n1" -gt 0 ] && [ "$n1" -lt 120 ] &&
+    [ "$out" = "first $n1 all $((n1 + 40)) bad 0" ]; then
+	ok "ulimit -n 500, -c 400: warned; $n1 served at once, 40 more as 40 ended, none refused ($out)"
+else
+	notok "ulimit -n 500, -c 400: '$out'"; grep -v 'to the engine\|exited' "$T/nofile.log" | head -5
+fi
+kill "$LP"
+
 # a scheduling policy chosen from outside (chrt, systemd's
 # CPUSchedulingPolicy=) is the engine's too: SCHED_IDLE (5) kept
 if command -v chrt >/dev/null 2>&1; then
