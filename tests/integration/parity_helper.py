@@ -33,19 +33,8 @@ import sys
 import threading
 import time
 
-
-def echo_conn(c):
-    try:
-        while True:
-            d = c.recv(65536)
-            if not d:
-                c.shutdown(socket.SHUT_WR)
-                break
-            c.sendall(d)
-    except OSError:
-        pass
-    finally:
-        c.close()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dispatch_helper import echo_conn  # noqa: E402
 
 
 def serve(srv):

@@ -97,6 +97,29 @@ san() {
 	fi
 }
 
+# hello_both NAME WHAT: a line through the pair started by "pair NAME"
+# (ports PE, PP), at once through both; each must echo it and exit 0,
+# the engine with the same log as -P.
+hello_both() {
+	(printf 'hello\n' | timeout 10 socat -t 8 - "TCP:127.0.0.1:$PE" >"$T/$1.e.out" 2>&1) &
+	_ce=$!
+	(printf 'hello\n' | timeout 10 socat -t 8 - "TCP:127.0.0.1:$PP" >"$T/$1.p.out" 2>&1) &
+	_cp=$!
+	wait "$_ce" "$_cp"
+	wait_log "$T/$1.e.log" 'exited' 1 100
+	wait_log "$T/$1.p.log" 'exited' 1 100
+	_pe=$(status "$T/$1.e.log" 1)
+	_pp=$(status "$T/$1.p.log" 1)
+	[ "$(cat "$T/$1.p.out")" = hello ] && [ "$_pp" = 0 ] &&
+	    ok "[-P] $2, exit 0" ||
+	    { notok "[-P] $2: got '$(cat "$T/$1.p.out")', exit '$_pp'"; cat "$T/$1.p.log"; }
+	engine_took "$1" && [ "$(cat "$T/$1.e.out")" = hello ] && [ "$_pe" = 0 ] &&
+	    same_logs "$1" &&
+	    ok "[engine] $2, exit 0, same log as -P" ||
+	    { notok "[engine] $2: got '$(cat "$T/$1.e.out")', exit '$_pe' (-P: 0)"
+	      sed 's/^/#   /' "$T/$1.e.log"; }
+}
+
 # --- 3 (inside unshare -m): multi.test has 5 addresses, the first 4
 # drop SYNs; vp-dial tries them all (a new attempt every 250 ms)
 in_hosts() {
@@ -117,23 +140,7 @@ in_hosts() {
 	listen_ready MP $X multi || { notok "5 addresses: backends"; umount /etc/hosts; return; }
 	MB=$LASTPID
 	pair multi vp-dial -v -w 4 multi.test "$MP" || notok "5 addresses: vp-listen"
-	(printf 'hello\n' | timeout 10 socat -t 8 - "TCP:127.0.0.1:$PE" >"$T/multi.e.out" 2>&1) &
-	ce=$!
-	(printf 'hello\n' | timeout 10 socat -t 8 - "TCP:127.0.0.1:$PP" >"$T/multi.p.out" 2>&1) &
-	cp=$!
-	wait "$ce" "$cp"
-	wait_log "$T/multi.e.log" 'exited' 1 100
-	wait_log "$T/multi.p.log" 'exited' 1 100
-	pe=$(status "$T/multi.e.log" 1)
-	pp=$(status "$T/multi.p.log" 1)
-	[ "$(cat "$T/multi.p.out")" = hello ] && [ "$pp" = 0 ] &&
-	    ok "[-P] 5 addresses, first 4 unanswering: the 5th echoes, exit 0" ||
-	    { notok "[-P] 5 addresses: got '$(cat "$T/multi.p.out")', exit '$pp'"; cat "$T/multi.p.log"; }
-	engine_took multi && [ "$(cat "$T/multi.e.out")" = hello ] && [ "$pe" = 0 ] &&
-	    same_logs multi &&
-	    ok "[engine] 5 addresses, first 4 unanswering: the 5th echoes, exit 0, same log as -P" ||
-	    { notok "[engine] 5 addresses: got '$(cat "$T/multi.e.out")', exit '$pe' (-P: 0)"
-	      sed 's/^/#   /' "$T/multi.e.log"; }
+	hello_both multi "5 addresses, first 4 unanswering: the 5th echoes"
 	kill "$LE" "$LPP" "$MB"
 	wait "$LE" "$LPP" "$MB" 2>/dev/null
 	san "$T"/*.log
@@ -158,23 +165,7 @@ in_netns6() {
 	listen_ready E6 $X echo6 || { notok "IPv6-only name: echo on [::1]"; umount /etc/hosts; return; }
 	EB=$LASTPID
 	pair v6 vp-dial -v -w 4 v6only.test "$E6" || notok "IPv6-only name: vp-listen"
-	(printf 'hello\n' | timeout 10 socat -t 8 - "TCP:127.0.0.1:$PE" >"$T/v6.e.out" 2>&1) &
-	ce=$!
-	(printf 'hello\n' | timeout 10 socat -t 8 - "TCP:127.0.0.1:$PP" >"$T/v6.p.out" 2>&1) &
-	cp=$!
-	wait "$ce" "$cp"
-	wait_log "$T/v6.e.log" 'exited' 1 100
-	wait_log "$T/v6.p.log" 'exited' 1 100
-	pe=$(status "$T/v6.e.log" 1)
-	pp=$(status "$T/v6.p.log" 1)
-	[ "$(cat "$T/v6.p.out")" = hello ] && [ "$pp" = 0 ] &&
-	    ok "[-P] a name with only ::1, no other IPv6 address: echoes, exit 0" ||
-	    { notok "[-P] IPv6-only name: got '$(cat "$T/v6.p.out")', exit '$pp'"; cat "$T/v6.p.log"; }
-	engine_took v6 && [ "$(cat "$T/v6.e.out")" = hello ] && [ "$pe" = 0 ] &&
-	    same_logs v6 &&
-	    ok "[engine] a name with only ::1, no other IPv6 address: echoes, exit 0, same log as -P" ||
-	    { notok "[engine] IPv6-only name: got '$(cat "$T/v6.e.out")', exit '$pe' (-P: 0)"
-	      sed 's/^/#   /' "$T/v6.e.log"; }
+	hello_both v6 "a name with only ::1, no other IPv6 address: echoes"
 	kill "$LE" "$LPP" "$EB"
 	wait "$LE" "$LPP" "$EB" 2>/dev/null
 	san "$T"/*.log
