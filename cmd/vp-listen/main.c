@@ -827,16 +827,24 @@ ended(struct slot *s)
 	haskey = s->haskey;
 	memcpy(key, s->key, sizeof(key));
 	free_slot(s);
-	if (nwaitsrc == 0 || !haskey)
+	if (!haskey)
 		return;
-	/* The oldest connection waiting for this source. */
-	w = NULL;
-	for (i = 0; i < hiwater; i++)
-		if (slots[i].state == S_WAITSRC &&
-		    memcmp(slots[i].key, key, sizeof(key)) == 0 &&
-		    (w == NULL || slots[i].id < w->id))
-			w = &slots[i];
-	if (w != NULL) {
+	/*
+	 * The oldest connections waiting for this source, while it has
+	 * room: one whose start fails (the client gone meanwhile) hands
+	 * its turn on. Out of S_WAITSRC before start(), so that a failure
+	 * (free_slot) does not count it out twice.
+	 */
+	while (nwaitsrc > 0 && source_count(key) < o.perhost) {
+		w = NULL;
+		for (i = 0; i < hiwater; i++)
+			if (slots[i].state == S_WAITSRC &&
+			    memcmp(slots[i].key, key, sizeof(key)) == 0 &&
+			    (w == NULL || slots[i].id < w->id))
+				w = &slots[i];
+		if (w == NULL)
+			break;
+		w->state = S_NEW;
 		nwaitsrc--;
 		start(w);
 	}

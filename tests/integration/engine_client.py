@@ -37,6 +37,17 @@ wait is bounded. Processes are counted from /proc (children by ppid).
                             ends reported while vp-listen is stopped,
                             in uneven batches (see stopped())
   churn PORT N THREADS      N short echo connections; prints "bad K"
+  waitsrc PORT LPID LOG     -C 1 (program: read a line, say "done"): a
+                            client waiting for its source resets while
+                            vp-listen is stopped and the running one's
+                            program exits, so its start fails; later
+                            ones of that source must still be started;
+                            prints "A ok D ok C ok" or what went wrong
+  capterm PORT LPID EPID N  N echo connections held, more than the
+                            engine's descriptor cap; SIGTERM to vp-listen,
+                            one served client closes: prints "served S
+                            ticks T gone G" (T: the engine's CPU ticks in
+                            the second after; G: it exited once all closed)
   press PORT N K            N echo connections held at once; prints how
                             many were answered within 2 s, closes K of
                             those, then how many were answered in all
@@ -686,6 +697,119 @@ def churn(port, n, threads):
     print("bad", len(bad))
 
 
+def wait_for(cond, secs=10.0):
+    end = time.time() + secs
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def log_has(log, text, n=1):
+    with open(log) as f:
+        return f.read().count(text) >= n
+
+
+def proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "?"
+
+
+def zombie_child(pid):
+    try:
+        kids = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
+    except OSError:
+        return False
+    return any(proc_state(int(k)) == "Z" for k in kids)
+
+
+def waitsrc(port, lpid, log):
+    def conn():
+        c = socket.create_connection(("127.0.0.1", port), 5)
+        c.settimeout(5)
+        return c
+
+    def ask(c):
+        try:
+            c.sendall(b"x\n")
+            return "ok" if c.recv(10) == b"done\n" else "bad"
+        except OSError as e:
+            return type(e).__name__
+    out = []
+    a = conn()
+    if not wait_for(lambda: log_has(log, "connection 1 from", 1) and
+                    log_has(log, ": pid ")):
+        print("A not started")
+        return
+    b = conn()
+    if not wait_for(lambda: log_has(log, "already, waiting")):
+        print("B not waiting")
+        return
+    os.kill(lpid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: proc_state(lpid) == "T")
+        b.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+        b.close()
+        out.append("A " + ask(a))
+        a.close()
+        # A's program has exited (a zombie: vp-listen is stopped)
+        wait_for(lambda: zombie_child(lpid))
+    finally:
+        os.kill(lpid, signal.SIGCONT)
+    if not wait_for(lambda: log_has(log, "exited", 1)):
+        print(" ".join(out), "A's end not logged")
+        return
+    d = conn()
+    if not wait_for(lambda: log_has(log, ": pid ", 2)):
+        print(" ".join(out), "D not started")
+        return
+    c = conn()
+    if not wait_for(lambda: log_has(log, "already, waiting", 2)):
+        print(" ".join(out), "C not waiting")
+        return
+    out.append("D " + ask(d))
+    d.close()
+    out.append("C " + ask(c))
+    c.close()
+    print(" ".join(out))
+
+
+def cpu_ticks(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+
+
+def capterm(port, lpid, epid, n):
+    cs = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(n)]
+    for i, c in enumerate(cs):
+        c.sendall(b"p%d" % i)
+    served = []
+    end = time.time() + 2
+    for i, c in enumerate(cs):
+        c.settimeout(max(0.01, end - time.time()))
+        try:
+            if c.recv(100):
+                served.append(i)
+        except OSError:
+            pass
+    os.kill(lpid, signal.SIGTERM)
+    wait_for(lambda: proc_state(lpid) in ("Z", "?"))
+    cs[served[0]].close() if served else None
+    t0 = cpu_ticks(epid)
+    time.sleep(1)	# a measurement, not a wait for anything
+    ticks = cpu_ticks(epid) - t0
+    for c in cs:
+        c.close()
+    gone = wait_for(lambda: proc_state(epid) in ("Z", "?"))
+    print("served %d ticks %d gone %s" % (len(served), ticks,
+                                           "yes" if gone else "no"))
+
+
 def press(port, n, k):
     cs = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(n)]
     for i, c in enumerate(cs):
@@ -739,6 +863,10 @@ def main():
         persource(int(a[1]))
     elif cmd == "stopped":
         stopped(int(a[1]), int(a[2]), int(a[3]), a[4])
+    elif cmd == "waitsrc":
+        waitsrc(int(a[1]), int(a[2]), a[3])
+    elif cmd == "capterm":
+        capterm(int(a[1]), int(a[2]), int(a[3]), int(a[4]))
     elif cmd == "press":
         press(int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "churn":

@@ -182,4 +182,17 @@ cpu=$(awk '{ print $14 + $15 }' /proc/"$LP"/stat)
 [ "$(grep -c 'Too many open files' "$T/emfile.log")" = 1 ] && [ "$cpu" -lt 50 ] && \
     ok "EMFILE: one warning, no busy loop ($cpu ticks of CPU)" || \
     notok "EMFILE: $(grep -c 'Too many' "$T/emfile.log") warnings, $cpu ticks"
+
+# -C 1: a client waiting for its source resets while vp-listen is
+# stopped and the running connection's program exits, so its turn comes
+# and its start fails (client gone); later clients of that source must
+# still be started (the waiting count was once taken off twice)
+listen_ready P vp-listen -1 -v -C 1 -c 10 tcp:127.0.0.1:0 \
+    sh -c 'read x; echo done' 2>"$T/ws.log"
+LP=$LASTPID
+out=$(timeout 60 python3 "$VP_SRC/tests/integration/engine_client.py" waitsrc "$P" "$LP" "$T/ws.log" 2>&1)
+[ "$out" = "A ok D ok C ok" ] &&
+    ok "-C 1: a waiting client gone before its turn; the next ones of that source still run" ||
+    { notok "-C 1, waiting client gone before its turn: '$out'"; cat "$T/ws.log"; }
+kill "$LP"
 finish
