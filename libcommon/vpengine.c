@@ -154,7 +154,8 @@ struct timer {
 
 static const struct vpeng_conf *cf;
 static int ep = -1, ctl = -1, sfd = -1;
-static int ctl_eof;
+static int ctl_eof;		/* vp-listen has gone: read to the end */
+static int ctl_deaf;		/* reports cannot be sent any more */
 static struct vpresolve *res;
 static struct conn **tab;
 static uint32_t tabcap, *freeidx, nfreeidx, gen;
@@ -599,7 +600,7 @@ done_push(uint64_t id, int status)
 {
 	int64_t *nq;
 
-	if (ctl_eof)
+	if (ctl_eof || ctl_deaf)
 		return;
 	if (ndone == donecap) {
 		size_t nc = donecap ? donecap * 2 : 64;
@@ -621,15 +622,16 @@ done_flush(void)
 	size_t k, off = 0;
 	ssize_t r;
 
-	while (off < ndone && !ctl_eof) {
+	while (off < ndone && !ctl_eof && !ctl_deaf) {
 		k = ndone - off > 32 ? 32 : ndone - off;
 		r = send(ctl, doneq + 2 * off, k * 2 * sizeof(*doneq),
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			/* vp-listen gone: what it queued is still read */
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				ctl_eof = 1;
+				ctl_deaf = 1;
 			break;
 		}
 		off += k;
@@ -638,7 +640,7 @@ done_flush(void)
 		memmove(doneq, doneq + 2 * off, (ndone - off) * 2 *
 		    sizeof(*doneq));
 	ndone -= off;
-	if (ctl_eof)
+	if (ctl_eof || ctl_deaf)
 		ndone = 0;
 }
 

@@ -95,6 +95,23 @@ else
 fi
 kill "$LP"
 
+# vp-listen stopped (SIGTERM) while the engine is at that cap with
+# connections still queued for it: one ending must not set the engine
+# spinning on its control socket; it exits once all have ended
+listen_ready P sh -c 'ulimit -n 400 && exec vp-listen "$@"' sh -1 -c 100 \
+    tcp:127.0.0.1:0 vp-dial 127.0.0.1 "$ECHO" 2>"$T/capterm.log"
+LP=$LASTPID
+EP=$(engine_of "$LP")
+out=$(timeout 60 $E capterm "$P" "$LP" "$EP" 50 2>&1)
+set -- $out
+if [ "${1:-}" = served ] && [ "$2" -gt 0 ] && [ "$2" -lt 50 ] &&
+    [ "$4" -lt 30 ] && [ "$6" = yes ]; then
+	ok "SIGTERM with the engine at its descriptor cap: no spinning ($4 ticks in 1 s), it exits after its connections"
+else
+	notok "SIGTERM at the descriptor cap: '$out'"
+fi
+set --
+
 # a scheduling policy chosen from outside (chrt, systemd's
 # CPUSchedulingPolicy=) is the engine's too: SCHED_IDLE (5) kept
 if command -v chrt >/dev/null 2>&1; then
