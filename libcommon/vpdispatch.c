@@ -354,6 +354,8 @@ vpdsp_args_opt(struct vpdsp_args *a, int ch, char *arg, char *err,
 {
 	int64_t ms;
 
+	if (ch != 'C' && ch != 'q' && ch != 'v')
+		a->others = 1;
 	switch (ch) {
 	case 'a':
 		a->users = arg;
@@ -377,6 +379,7 @@ vpdsp_args_opt(struct vpdsp_args *a, int ch, char *arg, char *err,
 		}
 		return 0;
 	case 'q':
+		a->quiet = 1;	/* wins over any -v, as in vp-dial */
 		a->loglevel = VPLOG_QUIET;
 		return 0;
 	case 'r':
@@ -397,7 +400,7 @@ vpdsp_args_opt(struct vpdsp_args *a, int ch, char *arg, char *err,
 		a->fixed = arg;
 		return 0;
 	case 'v':
-		if (a->loglevel < VPLOG_DEBUG)
+		if (!a->quiet && a->loglevel < VPLOG_DEBUG)
 			a->loglevel++;
 		return 0;
 	default:
@@ -499,7 +502,7 @@ vpdispatch_main(int argc, char *argv[])
 	if (argc != 0)
 		usage();
 	if (args.compile != NULL) {
-		if (args.rules || args.fixed || args.users || args.sniff)
+		if (args.others)
 			vplog_die(EX_USAGE, "-C takes no other options");
 		compile_rules(args.compile);
 	}

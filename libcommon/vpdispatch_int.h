@@ -29,6 +29,8 @@ struct vpdsp_args {
 	const char	*compile;	/* -C */
 	enum vpin_proto	 forced;	/* -i; VPIN_UNKNOWN: mixed */
 	int		 loglevel;	/* -q, -v */
+	int		 quiet;		/* -q: wins over -v */
+	int		 others;	/* options besides -C, -q, -v */
 	const char	*rules;		/* -r */
 	int		 sniff;		/* -s */
 	int64_t		 req_ms;	/* -T */
