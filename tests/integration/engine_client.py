@@ -439,8 +439,9 @@ def ask(port, data):
     return got
 
 
-def diff(pe, pp, dead):
-    cases = diff_cases(dead)
+def compare(pe, pp, cases):
+    """Each (name, data) case through the engine (pe) and processes
+    (pp); prints those that differ, returns how many agree."""
     same = 0
     for name, data in cases:
         # a reset where the other closes is timing (a process that
@@ -450,9 +451,14 @@ def diff(pe, pp, dead):
         if a == b:
             same += 1
         else:
-            print("differs: %s: engine %s, processes %s" %
-                  (name, a[:64].hex(), b[:64].hex()))
-    print("cases", len(cases), "same", same)
+            print("differs: %s: engine %d bytes %s, processes %d bytes %s" %
+                  (name, len(a), a[:64].hex(), len(b), b[:64].hex()))
+    return same
+
+
+def diff(pe, pp, dead):
+    cases = diff_cases(dead)
+    print("cases", len(cases), "same", compare(pe, pp, cases))
 
 
 BACKLOG = None     # backend: file that gets "g N" lines
@@ -554,15 +560,7 @@ def ddiff(pe, pp, log):
         ("backend closes unread; client sends 1 MB", b"f" +
          payload(4, 1000000)),
     ]
-    same = 0
-    for name, data in cases:
-        a = ask(pe, data).replace(b"<ConnectionResetError>", b"")
-        b = ask(pp, data).replace(b"<ConnectionResetError>", b"")
-        if a == b:
-            same += 1
-        else:
-            print("differs: %s: engine %d bytes %s, processes %d bytes %s" %
-                  (name, len(a), a[:32].hex(), len(b), b[:32].hex()))
+    same = compare(pe, pp, cases)
     for i in range(10):
         a = client_reset(pe, log)
         b = client_reset(pp, log)

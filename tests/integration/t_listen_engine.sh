@@ -443,13 +443,18 @@ grep -q "^cases $n same $n\$" "$T/diff.out" &&
 statuses() {
 	sed -n 's/.*connection \([0-9]*\) from [^ ]*: \(pid [0-9]* \)\{0,1\}exited \([0-9]*\) .*/\1 \3/p' "$1" | sort -n
 }
-wait_log "$T/dife.log" 'exited' "${n:-1}"
-wait_log "$T/sel3p.log" 'exited' "${n:-1}"
-statuses "$T/dife.log" >"$T/st.e"
-statuses "$T/sel3p.log" >"$T/st.p"
-[ "$(wc -l <"$T/st.e")" = "${n:-x}" ] && same "$T/st.e" "$T/st.p" &&
-    ok "the same $n requests: exit statuses logged equal ($(cut -d' ' -f2 "$T/st.e" | sort -n | uniq -c | awk '{ printf "%s%sx%s", s, $1, $2; s=" " }'))" ||
-    { notok "exit statuses differ (connection, status: engine | processes)"; paste "$T/st.e" "$T/st.p"; }
+# same_statuses WHAT ENGINE_LOG PROCESS_LOG: once both logged $n ends,
+# the same exit status for each connection number
+same_statuses() {
+	wait_log "$2" 'exited' "${n:-1}"
+	wait_log "$3" 'exited' "${n:-1}"
+	statuses "$2" >"$T/st.e"
+	statuses "$3" >"$T/st.p"
+	[ "$(wc -l <"$T/st.e")" = "${n:-x}" ] && same "$T/st.e" "$T/st.p" &&
+	    ok "$1: exit statuses equal ($(cut -d' ' -f2 "$T/st.e" | sort -n | uniq -c | awk '{ printf "%s%sx%s", s, $1, $2; s=" " }'))" ||
+	    { notok "$1: exit statuses differ (connection, status: engine | processes)"; paste "$T/st.e" "$T/st.p"; }
+}
+same_statuses "the same $n requests" "$T/dife.log" "$T/sel3p.log"
 grep -q ': to the engine' "$T/dife.log" && ! grep -q ': to the engine' "$T/sel3p.log" ||
     notok "differential: which side ran the engine"
 kill "$LE" "$LPP"
@@ -468,13 +473,7 @@ n=$(sed -n 's/^cases \([0-9]*\) same .*/\1/p' "$T/ddiff.out")
 grep -q "^cases $n same $n\$" "$T/ddiff.out" &&
     ok "vp-dial, $n cases (backend closes, resets, resets after 20 KB, half-closes first, closes unread; client resets after 20 KB): the same bytes arrive via the engine as via a process" ||
     { notok "vp-dial engine vs process"; cat "$T/ddiff.out"; }
-wait_log "$T/ddife.log" 'exited' "${n:-1}"
-wait_log "$T/sel3d.log" 'exited' "${n:-1}"
-statuses "$T/ddife.log" >"$T/st.e"
-statuses "$T/sel3d.log" >"$T/st.p"
-[ "$(wc -l <"$T/st.e")" = "${n:-x}" ] && same "$T/st.e" "$T/st.p" &&
-    ok "vp-dial, the same $n: exit statuses equal ($(cut -d' ' -f2 "$T/st.e" | sort -n | uniq -c | awk '{ printf "%s%sx%s", s, $1, $2; s=" " }'))" ||
-    { notok "vp-dial exit statuses differ (engine | processes)"; paste "$T/st.e" "$T/st.p"; }
+same_statuses "vp-dial, the same $n" "$T/ddife.log" "$T/sel3d.log"
 kill "$LE" "$LPP"
 
 # --- 13. 1000 short connections: the engine keeps no descriptor, no

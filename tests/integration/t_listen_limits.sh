@@ -71,26 +71,7 @@ grep -q '^first 2 extra 0 children 2$' "$T/c.out" && \
 # -C 1 per source: a second client from 127.0.0.1 waits, one from
 # 127.0.0.2 is served at once.
 listen_ready P vp-listen -1 -c 10 -C 1 tcp:127.0.0.1:0 sh -c 'echo hi; exec cat'
-python3 - "$P" >"$T/C.out" 2>&1 <<'PY'
-import select, socket, sys
-port = int(sys.argv[1])
-def conn(src):
-    s = socket.socket()
-    s.bind((src, 0))
-    s.connect(("127.0.0.1", port))
-    return s
-def said_hi(s, wait):
-    r, _, _ = select.select([s], [], [], wait)
-    return bool(r) and s.recv(3) == b"hi\n"
-a1 = conn("127.0.0.1")
-print("a1", said_hi(a1, 5))
-a2 = conn("127.0.0.1")
-b1 = conn("127.0.0.2")
-print("b1", said_hi(b1, 5))
-print("a2-early", said_hi(a2, 1.0))
-a1.close()
-print("a2-after", said_hi(a2, 5))
-PY
+python3 "$VP_SRC/tests/integration/engine_client.py" persource "$P" >"$T/C.out" 2>&1
 cat "$T/C.out"
 [ "$(tr '\n' ' ' <"$T/C.out")" = "a1 True b1 True a2-early False a2-after True " ] && \
     ok "-C 1: per-source limit holds the second client of a source until the first ends" || \
