@@ -106,6 +106,7 @@ static int engine_ctl = -1;
 static int *engq;		/* FIFO of S_ENGINEQ slots (o.limit) */
 static size_t engq_head, engq_n;
 static struct vpeng_conf engconf;
+static rlim_t nofile = RLIM_INFINITY;	/* RLIMIT_NOFILE, once raised */
 
 static void	usage(void) __attribute__((noreturn));
 static void	check_program(const char *);
@@ -355,6 +356,7 @@ raise_nofile(void)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	nofile = rl.rlim_cur;
 }
 
 /*
@@ -367,23 +369,21 @@ raise_nofile(void)
 static int
 engine_fits(char *why, size_t n)
 {
-	struct rlimit rl;
 	unsigned long long max;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
-	    rl.rlim_cur == RLIM_INFINITY)
+	if (nofile == RLIM_INFINITY)
 		return 1;
-	max = VPENGINE_MAXLIVE((unsigned long long)rl.rlim_cur);
+	max = VPENGINE_MAXLIVE((unsigned long long)nofile);
 	if (max >= (unsigned long long)o.limit)
 		return 1;
 	if (max < 32) {
 		snprintf(why, n, "descriptor limit %llu: too low for the "
-		    "engine", (unsigned long long)rl.rlim_cur);
+		    "engine", (unsigned long long)nofile);
 		return 0;
 	}
 	vplog_warn("descriptor limit %llu: the engine holds %llu "
 	    "connections at once, fewer than -c %d; the others wait",
-	    (unsigned long long)rl.rlim_cur, max, o.limit);
+	    (unsigned long long)nofile, max, o.limit);
 	return 1;
 }
 
@@ -391,13 +391,9 @@ engine_fits(char *why, size_t n)
 static void
 check_nofile(void)
 {
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur != RLIM_INFINITY &&
-	    (rlim_t)o.limit + 32 > rl.rlim_cur)
+	if (nofile != RLIM_INFINITY && (rlim_t)o.limit + 32 > nofile)
 		vplog_warn("limit %d is close to the descriptor limit %llu",
-		    o.limit, (unsigned long long)rl.rlim_cur);
+		    o.limit, (unsigned long long)nofile);
 }
 
 /*
@@ -896,8 +892,9 @@ static int
 to_engine(struct slot *s)
 {
 	/* the slot's index rides in the id's top bits */
-	if (vpengine_pass(engine_ctl, (uint64_t)(s - slots) << VPENGINE_ID_SHIFT |
-	    (s->id & 0xffffffffffull), s->fd, s->pp ? &s->ppsrc : NULL,
+	if (vpengine_pass(engine_ctl, (uint64_t)(s - slots) <<
+	    VPENGINE_ID_SHIFT | (s->id & ((1ull << VPENGINE_ID_SHIFT) - 1)),
+	    s->fd, s->pp ? &s->ppsrc : NULL,
 	    s->pp ? &s->ppdst : NULL, s->loopback) == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			engine_gone(strerror(errno));
