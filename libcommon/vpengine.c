@@ -679,10 +679,7 @@ dest(const struct conn *c, char *buf, size_t n)
 
 /* --- configuration files: users and rules ------------------------- */
 
-/*
- * Loads -a and -r when they changed (a few stat calls per connection),
- * so the engine sees what a vp-dispatch started now would see.
- */
+/* Drops a reference; the last one frees the snapshot. */
 static void
 snap_put(struct cfgsnap *cs)
 {
@@ -712,7 +709,7 @@ snap_current(const struct cfgsnap *cs)
 /*
  * The users and rules for a connection starting now: the newest
  * snapshot, loaded again (failures logged as vp-dispatch logs them)
- * when a file changed. A reference the caller puts back; NULL when out
+ * when a file changed (a few stat calls per connection). A reference the caller puts back; NULL when out
  * of memory.
  */
 static struct cfgsnap *
@@ -2101,8 +2098,8 @@ engine_main(const struct vpeng_conf *c, int sock, const sigset_t *changed)
 	/*
 	 * SCHED_BATCH: a woken engine waits for the running task's turn to
 	 * end instead of preempting it, so on a busy machine it moves more
-	 * per wake-up (bulk through the engine +10-15% here; latency on an
-	 * idle CPU is unchanged). A policy set from outside is kept. Before
+	 * per wake-up (bulk through the engine about +7% here; latency on
+	 * an idle CPU is unchanged). A policy set from outside is kept. Before
 	 * the resolver threads, which inherit it.
 	 */
 	if (sched_getscheduler(0) == SCHED_OTHER &&
