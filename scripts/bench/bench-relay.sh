@@ -9,13 +9,16 @@
 #
 #   BYTES=2147483648  bulk bytes per run (>= 1 GiB)   RUNS=5  median of
 #   CONNS=3000        short connections per relay     PAR=8   clients
-#   ENDS="dialxfer iperf3"  the bulk sender/receiver pairs to use
+#   ENDS="128k 1m iperf3"  the bulk sender/receiver pairs to use
 #
-# Bulk, with two sender/receiver pairs, each through every relay:
-#   dialxfer  tests/tools/bench_dialxfer, 1 MiB write(2)s into read(2)s
-#             of 1 MiB: about the cheapest ends there are, so "direct"
-#             is as fast as loopback goes and a relay's extra hop shows
-#             most.
+# Bulk, with several sender/receiver pairs, each through every relay:
+#   128k, 256k, 1m, ... (any SIZE)
+#             tests/tools/bench_dialxfer: the sender write(2)s SIZE
+#             bytes at a time, the sink read(2)s 1 MiB at a time. The
+#             sender's write size decides how fast "direct" is: 128 KiB
+#             is what cat(1) and iperf3 write; with 1 MiB writes a
+#             direct loopback connection goes about twice as fast and
+#             a relay's extra hop shows most.
 #   iperf3    the throughput tool people use (128 KiB writes, select(2)
 #             per write); skipped when it is not installed.
 # The figure is the median of RUNS runs (each run's line is on stderr).
@@ -31,7 +34,7 @@ BULK=$B/tools/bench_dialxfer
 RATE=$B/tools/bench_connrate
 BYTES=${BYTES:-2147483648}
 RUNS=${RUNS:-5}
-ENDS=${ENDS:-dialxfer iperf3}
+ENDS=${ENDS:-128k 1m iperf3}
 CONNS=${CONNS:-3000}
 PAR=${PAR:-8}
 for f in "$BIN/vp-listen" "$BIN/vp-dial" "$BULK" "$RATE"; do
@@ -46,6 +49,15 @@ if ! command -v tcpserver >/dev/null 2>&1; then
 fi
 HAVE_TCPSERVER=0
 command -v tcpserver >/dev/null 2>&1 && HAVE_TCPSERVER=1
+for e in $ENDS; do
+	case $e in
+	iperf3) ;;
+	*[!0-9kKmM]* | [!0-9]* | *[kKmM]?*)
+		echo "bench-relay: ENDS: $e is neither a write size (128k, 1m, 65536) nor iperf3" >&2
+		exit 64
+		;;
+	esac
+done
 case " $ENDS " in
 *" iperf3 "*)
 	if ! command -v iperf3 >/dev/null 2>&1; then
@@ -149,9 +161,6 @@ stop_relay() {
 # xfer ENDS PORT: one bulk run of BYTES; prints Gbit/s or nothing
 xfer() {
 	case $1 in
-	dialxfer)
-		"$BULK" send "$2" "$BYTES" | awk '{ print $2 }'
-		;;
 	iperf3)
 		iperf3 -c 127.0.0.1 -p "$2" -n "$BYTES" -J 2>/dev/null |
 		    python3 -c 'import json, sys
@@ -160,6 +169,9 @@ try:
     print("%.2f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
 except Exception:
     pass'
+		;;
+	*)
+		"$BULK" send "$2" "$BYTES" "$1" | awk '{ print $2 }'
 		;;
 	esac
 }
@@ -245,7 +257,9 @@ row() {	# LABEL KIND
 }
 echo
 printf '%-30s' "Gbit/s, CPU s/GiB with:"
-for e in $ENDS; do printf ' %20s' "$e"; done
+for e in $ENDS; do
+	case $e in iperf3) printf ' %20s' iperf3 ;; *) printf ' %20s' "$e writes" ;; esac
+done
 printf ' %9s\n' conn/s
 direct_CR=$D_CR
 row direct direct
@@ -256,7 +270,7 @@ row "socat fork" socat
 echo
 for e in $ENDS; do
 	eval "_v=\$vp_${e}_GB _s=\$socat_${e}_GB _d=\$direct_${e}_GB _vc=\$vp_${e}_CPU _sc=\$socat_${e}_CPU"
-	echo "with $e:"
+	case $e in iperf3) echo "with iperf3:" ;; *) echo "with $e writes:" ;; esac
 	echo "  throughput vp/socat      $(ratio "$_v" "$_s")x   (target >= 2.5)"
 	echo "  throughput vp/direct     $(ratio "$_v" "$_d")    (target >= 0.70)"
 	echo "  CPU/GiB vp/socat         $(ratio "$_vc" "$_sc")    (target <= 0.33)"

@@ -4,7 +4,10 @@
  *	bench_dialxfer sink		listen on 127.0.0.1 port 0, print the
  *					port, then read and discard every
  *					connection to EOF, one after another
- *	bench_dialxfer send PORT BYTES	connect, send BYTES, half-close, wait
+ *	bench_dialxfer send PORT BYTES [WSIZE]
+ *					connect, send BYTES in write(2)s of
+ *					WSIZE bytes (default 1 MiB; 128k and
+ *					1m are understood), half-close, wait
  *					for EOF; print "SECONDS GBITS"
  *	bench_dialxfer rate PORT N P	N short connections (connect, 1 byte
  *					each way, close) from P parallel
@@ -89,9 +92,9 @@ sink(void)
 }
 
 static int
-sendbulk(unsigned port, long long bytes)
+sendbulk(unsigned port, long long bytes, size_t wsize)
 {
-	char *buf = calloc(1, BUFSZ), b;
+	char *buf = calloc(1, wsize), b;
 	long long left = bytes;
 	int64_t t0, t1;
 	size_t n;
@@ -103,7 +106,7 @@ sendbulk(unsigned port, long long bytes)
 	}
 	t0 = vpio_now_ms();
 	while (left > 0) {
-		n = left < BUFSZ ? (size_t)left : BUFSZ;
+		n = left < (long long)wsize ? (size_t)left : wsize;
 		if (vpio_writeall(fd, buf, n) != n) {
 			perror("send: write");
 			return 1;
@@ -169,11 +172,27 @@ main(int argc, char *argv[])
 {
 	if (argc == 2 && strcmp(argv[1], "sink") == 0)
 		return sink();
-	if (argc == 4 && strcmp(argv[1], "send") == 0)
-		return sendbulk(atoi(argv[2]), atoll(argv[3]));
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "send") == 0) {
+		size_t w = BUFSZ;
+		char *e;
+
+		if (argc == 5) {
+			w = strtoul(argv[4], &e, 10);
+			if (*e == 'k' || *e == 'K')
+				w <<= 10, e++;
+			else if (*e == 'm' || *e == 'M')
+				w <<= 20, e++;
+			if (*e != '\0' || w == 0 || w > 64u << 20) {
+				fprintf(stderr, "send: bad write size %s\n",
+				    argv[4]);
+				return 2;
+			}
+		}
+		return sendbulk(atoi(argv[2]), atoll(argv[3]), w);
+	}
 	if (argc == 5 && strcmp(argv[1], "rate") == 0)
 		return rate(atoi(argv[2]), atol(argv[3]), atol(argv[4]));
-	fprintf(stderr, "usage: bench_dialxfer sink | send PORT BYTES | "
+	fprintf(stderr, "usage: bench_dialxfer sink | send PORT BYTES [WSIZE] | "
 	    "rate PORT N PARALLEL\n");
 	return 64;
 }
