@@ -105,6 +105,17 @@ static pid_t engine_pid = -1;	/* the engine (vpengine.h), if any */
 static int engine_ctl = -1;
 static int *engq;		/* FIFO of S_ENGINEQ slots (o.limit) */
 static size_t engq_head, engq_n;
+/*
+ * Short of kernel memory, or of the descriptors a user may have in
+ * flight (ETOOMANYREFS): the engine's socket may well poll writable
+ * meanwhile, so the queue is retried on a timer (doubling from
+ * ENGQ_RETRY_MIN to ENGQ_RETRY_MAX ms) instead of on POLLOUT.
+ */
+#define ENGQ_RETRY_MIN	10
+#define ENGQ_RETRY_MAX	500
+static int64_t engq_retry;	/* when to retry; 0: not waiting */
+static int engq_retry_ms;
+static int64_t engq_warned;	/* the last warning about it */
 static struct vpeng_conf engconf;
 static rlim_t nofile = RLIM_INFINITY;	/* RLIMIT_NOFILE, once raised */
 
@@ -442,10 +453,13 @@ serve(int sfd)
 			pfd[npfd++].events = POLLIN;
 		}
 		pfd[npfd].fd = engine_ctl;
-		pfd[npfd++].events = POLLIN | (engq_n > 0 ? POLLOUT : 0);
+		pfd[npfd++].events = POLLIN |
+		    (engq_n > 0 && engq_retry == 0 ? POLLOUT : 0);
 		next = -1;
 		if (!accepting && nfree > 0)
 			next = backoff_until;
+		if (engq_retry != 0 && (next == -1 || engq_retry < next))
+			next = engq_retry;
 		for (i = 0; nheader + nwaitsrc > 0 && i < hiwater; i++) {
 			if (slots[i].state == S_WAITSRC) {
 				/* Only a hang-up: a client gone while held. */
@@ -483,6 +497,10 @@ serve(int sfd)
 			engine_read();
 		if (pfd[1 + lis.nfds].revents & POLLOUT)
 			engine_flush();
+		if (engq_retry != 0 && vpio_now_ms() >= engq_retry) {
+			engq_retry = 0;
+			engine_flush();
+		}
 		for (i = 2 + lis.nfds; i < npfd; i++) {
 			if (pfd[i].revents == 0)
 				continue;
@@ -885,23 +903,47 @@ engine_read(void)
 }
 
 /*
- * Passes s to the engine: 0, or -1 (EAGAIN: its socket is full; any
- * other error: the engine has gone, see engine_gone()).
+ * Passes s to the engine: 0, or -1 (EAGAIN: its socket is full, or
+ * the kernel is short of something and engq_retry is set; any other
+ * error: the engine has gone, see engine_gone()).
  */
 static int
 to_engine(struct slot *s)
 {
+	int64_t now;
+
 	/* the slot's index rides in the id's top bits */
 	if (vpengine_pass(engine_ctl, (uint64_t)(s - slots) <<
 	    VPENGINE_ID_SHIFT | (s->id & ((1ull << VPENGINE_ID_SHIFT) - 1)),
 	    s->fd, s->pp ? &s->ppsrc : NULL,
 	    s->pp ? &s->ppdst : NULL, s->loopback) == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			engine_gone(strerror(errno));
-			errno = EPIPE;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return -1;
+		if (errno == ENOBUFS || errno == ENOMEM ||
+		    errno == ETOOMANYREFS) {
+			now = vpio_now_ms();
+			if (engq_warned == 0 || now - engq_warned >= 10000) {
+				vplog_warn("connection %llu from %s: cannot "
+				    "pass it to the engine yet (%s)%s; "
+				    "retrying", (unsigned long long)s->id,
+				    s->peer, strerror(errno),
+				    errno == ETOOMANYREFS ? ": too many "
+				    "descriptors in flight for this user "
+				    "(RLIMIT_NOFILE)" : "");
+				engq_warned = now;
+			}
+			engq_retry_ms = engq_retry_ms == 0 ? ENGQ_RETRY_MIN :
+			    engq_retry_ms * 2 > ENGQ_RETRY_MAX ?
+			    ENGQ_RETRY_MAX : engq_retry_ms * 2;
+			engq_retry = now + engq_retry_ms;
+			errno = EAGAIN;
+			return -1;
 		}
+		engine_gone(strerror(errno));
+		errno = EPIPE;
 		return -1;
 	}
+	engq_retry_ms = 0;
 	close(s->fd);
 	s->fd = -1;
 	s->state = S_RUNNING;
@@ -940,6 +982,7 @@ engine_gone(const char *why)
 		return;
 	close(engine_ctl);
 	engine_ctl = -1;
+	engq_retry = 0;
 	for (i = 0; i < hiwater; i++)
 		if (slots[i].state == S_RUNNING && slots[i].engine) {
 			n++;

@@ -176,4 +176,72 @@ out=$(timeout 60 python3 "$VP_SRC/tests/integration/engine_client.py" waitsrc "$
     ok "-C 1: a waiting client gone before its turn; the next ones of that source still run" ||
     { notok "-C 1, waiting client gone before its turn: '$out'"; cat "$T/ws.log"; }
 kill "$LP"
+
+# Too many descriptors in flight (ETOOMANYREFS): a user may have at most
+# RLIMIT_NOFILE descriptors passed over unix sockets and not yet
+# received. With another process of that user holding them, vp-listen
+# (-u nobody) cannot hand a connection to its engine. It must warn, keep
+# the connection and hand it over once they are released, not take the
+# engine for dead (it did: the engine's connections were written off and
+# every later connection got a process of its own).
+PY3=/usr/bin/python3
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && [ -x "$PY3" ] &&
+    command -v setpriv >/dev/null 2>&1 && command -v socat >/dev/null 2>&1; then
+	listen_ready ECHO vp-listen -1 tcp:127.0.0.1:0 cat
+	# the holder: sends /dev/null 250 times a message over a socket
+	# pair it never reads, until the kernel refuses (ETOOMANYREFS)
+	HOLD='import array, os, signal, socket
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+fd, n = os.open("/dev/null", os.O_RDONLY), 0
+try:
+    while n < 5000:
+        a.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+            array.array("i", [fd] * 250))])
+        n += 250
+except OSError as e:
+    print("held", n, e.errno, flush=True)
+signal.pause()'
+	(ulimit -n 400 && exec setpriv --reuid=65534 --regid=65534 \
+	    --clear-groups "$PY3" -c "$HOLD" >"$T/hold.out") &
+	HP=$!
+	PIDS="$PIDS $HP"
+	_i=0
+	while ! grep -q held "$T/hold.out" 2>/dev/null && [ $_i -lt 200 ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+	listen_ready P sh -c "ulimit -n 400 && exec vp-listen -1 -v -u nobody \
+	    tcp:127.0.0.1:0 vp-dial 127.0.0.1 $ECHO" 2>"$T/refs.log"
+	LP=$LASTPID
+	{ printf 'held\n'; sleep 30; } | timeout 30 socat -t 30 - \
+	    "TCP:127.0.0.1:$P" >"$T/refs.out" &
+	CP=$!
+	PIDS="$PIDS $CP"
+	_i=0
+	while ! grep -q 'pass it to the engine yet' "$T/refs.log" &&
+	    [ $_i -lt 200 ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+	c0=$(awk '{ print $14 + $15 }' /proc/"$LP"/stat)
+	check "ETOOMANYREFS: the holder holds ($(cat "$T/hold.out")), vp-listen warns and waits" \
+	    grep -q 'Too many references.*in flight for this user' "$T/refs.log"
+	kill "$HP"	# its descriptors in flight go with it
+	_i=0
+	while ! grep -q '^held$' "$T/refs.out" && [ $_i -lt 200 ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+	c1=$(awk '{ print $14 + $15 }' /proc/"$LP"/stat)
+	kill "$CP" 2>/dev/null
+	grep -q '^held$' "$T/refs.out" && grep -q ': to the engine' "$T/refs.log" &&
+	    ! grep -q 'a process per connection' "$T/refs.log" &&
+	    ok "ETOOMANYREFS: once released, the connection goes to the engine, which is not written off" ||
+	    { notok "ETOOMANYREFS: connection not served by the engine"; cat "$T/refs.log"; }
+	out=$(echo again | timeout 10 socat -t 5 - "TCP:127.0.0.1:$P")
+	[ "$out" = again ] && [ "$(grep -c ': to the engine' "$T/refs.log")" = 2 ] &&
+	    [ $((c1 - c0)) -lt 50 ] &&
+	    ok "ETOOMANYREFS: the next connection goes to the engine too; $((c1 - c0)) ticks of CPU while waiting" ||
+	    { notok "ETOOMANYREFS: next connection '$out', $((c1 - c0)) ticks"; cat "$T/refs.log"; }
+	kill "$LP"
+else
+	skip "ETOOMANYREFS: needs root, user nobody, /usr/bin/python3, setpriv, socat"
+fi
 finish
