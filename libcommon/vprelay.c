@@ -41,6 +41,7 @@ struct vpdir {
 	int		 err;
 	uint64_t	 bytes;
 	int		 other_in;	/* other direction's input */
+	struct vphb	*body;		/* framed input (a->b), or NULL */
 };
 
 const char *
@@ -226,6 +227,8 @@ dir_pump(struct vpdir *d, int *moved)
 		    (!d->splice && d->inpipe > 0))) {
 			if (d->splice) {
 				want = d->pipesz - d->inpipe;
+				if (d->body != NULL && vphb_raw(d->body) < want)
+					want = (size_t)vphb_raw(d->body);
 				got_want = want;
 				r = splice(d->in, NULL, d->p[1], NULL, want,
 				    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
@@ -237,6 +240,8 @@ dir_pump(struct vpdir *d, int *moved)
 				}
 				if (r > 0)
 					d->inpipe += r;
+				if (r > 0 && d->body != NULL)
+					vphb_skip(d->body, (uint64_t)r);
 				/*
 				 * A pipe holds a bounded number of buffers,
 				 * not bytes: small socket segments fill it
@@ -257,9 +262,20 @@ dir_pump(struct vpdir *d, int *moved)
 				/* leftovers of splice mode come first */
 				src = d->inpipe > 0 ? d->p[0] : d->in;
 				got_want = VPRELAY_BUFSZ - d->len;
+				if (src == d->in && d->body != NULL &&
+				    vphb_raw(d->body) > 0 &&
+				    vphb_raw(d->body) < got_want)
+					got_want = (size_t)vphb_raw(d->body);
 				r = read(src, d->buf + d->len, got_want);
 				if (r > 0 && src == d->p[0])
 					d->inpipe -= r;
+				/* the body's bytes only: the rest is dropped */
+				if (r > 0 && src == d->in && d->body != NULL &&
+				    (r = vphb_feed(d->body, d->buf + d->len,
+				    (size_t)r)) < 0) {
+					errno = EPROTO;
+					goto fail;
+				}
 				if (r > 0)
 					d->len += r;
 			}
@@ -275,6 +291,10 @@ dir_pump(struct vpdir *d, int *moved)
 				if (d->ikind == K_OTHER ||
 				    (d->ikind != K_REG && (size_t)r < got_want))
 					d->in_ready = 0;
+			} else if (r == 0 && d->body != NULL &&
+			    vphb_done(d->body)) {
+				/* what came after the request was dropped */
+				progress = 1;
 			} else if (r == 0) {
 				d->eof = 1;
 				progress = 1;
@@ -283,6 +303,9 @@ dir_pump(struct vpdir *d, int *moved)
 			} else
 				goto fail;
 		}
+		/* the request is complete: end the direction as at EOF */
+		if (d->body != NULL && vphb_done(d->body))
+			d->eof = 1;
 		if (!progress)
 			break;
 	}
@@ -384,6 +407,13 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 	    opts->pipesz ? opts->pipesz : VPRELAY_PIPESZ);
 	dir[0].pre = opts->pre;
 	dir[0].prelen = opts->pre != NULL ? opts->prelen : 0;
+	if ((dir[0].body = opts->body) != NULL) {
+		/* chunked framing is looked at: copy, don't splice */
+		if (vphb_raw(opts->body) == 0)
+			dir[0].splice = 0;
+		if (vphb_done(opts->body) || vphb_failed(opts->body))
+			dir[0].eof = 1;
+	}
 	if (dir_alloc(&dir[0]) == -1 || dir_alloc(&dir[1]) == -1) {
 		stats->err = errno;
 		dir_free(&dir[0]);
@@ -519,6 +549,7 @@ out:
 	stats->ba = dir[1].bytes;
 	stats->eof_a = dir[0].eof;
 	stats->eof_b = dir[1].eof;
+	stats->body_done = opts->body != NULL && vphb_done(opts->body);
 	if (pipe_ign)
 		(void)sigaction(SIGPIPE, &osa, NULL);
 	for (i = 0; i < 4; i++)

@@ -39,6 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vphttpbody.h"
+
 struct vprelay_opts {
 	/* end after this long without a byte; <= 0 none */
 	int		 idle_ms;
@@ -51,6 +53,16 @@ struct vprelay_opts {
 	const sigset_t	*sigmask;
 	/* nonzero: end now (checked after each wait) */
 	volatile sig_atomic_t *stop;
+	/*
+	 * Non-NULL: a_in carries one HTTP request body framed by it
+	 * (vphttpbody.h; pre-data is not fed to it). a->b passes the
+	 * body's bytes only: once the body is complete a_in is not read
+	 * any more and b_out is shut down as at EOF (what a_in sends
+	 * after is not relayed; a chunked body is copied, a length
+	 * spliced at most up to its end). Malformed framing is an error
+	 * (EPROTO).
+	 */
+	struct vphb	*body;
 };
 
 enum vprelay_end {
@@ -70,6 +82,7 @@ struct vprelay_stats {
 	int		 splice_ba;
 	int		 eof_a;		/* a_in reached EOF */
 	int		 eof_b;		/* b_in reached EOF */
+	int		 body_done;	/* opts->body completed */
 };
 
 #define VPRELAY_PIPESZ	(1024 * 1024)	/* fs.pipe-max-size's default */

@@ -482,6 +482,73 @@ START_TEST(bad_fd)
 }
 END_TEST
 
+/*
+ * opts.body: a->b carries one HTTP request: its body and nothing after
+ * it, then b_out is shut down while a_in stays open; the other way
+ * flows to its end. Malformed chunked framing is EPROTO.
+ */
+static void
+body_case(enum vphb_frame f, uint64_t len, const char *in, const char *want,
+    const char *left, int ok)
+{
+	int sa[2], sb[2];
+	struct vprelay_opts o;
+	struct vprelay_stats st;
+	struct vphb b;
+	char got[256];
+	ssize_t n;
+	size_t have = 0;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sa), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+	ck_assert_int_eq(write(sa[0], in, strlen(in)), (ssize_t)strlen(in));
+	ck_assert_int_eq(write(sb[0], "resp", 4), 4);
+	ck_assert_int_eq(shutdown(sb[0], SHUT_WR), 0);
+	memset(&o, 0, sizeof(o));
+	o.pre = "HEAD|";
+	o.prelen = 5;
+	vphb_init(&b, f, len);
+	o.body = &b;
+	o.idle_ms = 5000;
+	if (ok) {
+		ck_assert_int_eq(vprelay_run(sa[1], sa[1], sb[1], sb[1], &o,
+		    &st), 0);
+		ck_assert_int_eq(st.body_done, 1);
+		ck_assert_uint_eq(st.ba, 4);
+	} else {
+		ck_assert_int_eq(vprelay_run(sa[1], sa[1], sb[1], sb[1], &o,
+		    &st), -1);
+		ck_assert_int_eq(errno, EPROTO);
+		close(sb[1]);
+	}
+	/* what b got, then its EOF */
+	while ((n = read(sb[0], got + have, sizeof(got) - 1 - have)) > 0)
+		have += (size_t)n;
+	got[have] = '\0';
+	ck_assert_str_eq(got, want);
+	if (left != NULL) {
+		n = recv(sa[1], got, sizeof(got) - 1, MSG_DONTWAIT);
+		ck_assert_int_eq(n, (ssize_t)strlen(left));
+		got[n] = '\0';
+		ck_assert_str_eq(got, left);
+	}
+	close(sa[0]), close(sa[1]), close(sb[0]);
+	if (ok)
+		close(sb[1]);
+}
+
+START_TEST(http_body)
+{
+	body_case(VPHB_LENGTH, 5, "helloGET /2", "HEAD|hello", "GET /2", 1);
+	body_case(VPHB_NONE, 0, "GET /2", "HEAD|", "GET /2", 1);
+	body_case(VPHB_CHUNKED, 0, "3\r\nabc\r\n0\r\n\r\nGET /2",
+	    "HEAD|3\r\nabc\r\n0\r\n\r\n", NULL, 1);
+	/* one read: nothing of it passes */
+	body_case(VPHB_CHUNKED, 0, "3\r\nabc\r\nzz\r\nGET /2", "HEAD|",
+	    NULL, 0);
+}
+END_TEST
+
 static Suite *
 vprelay_suite(void)
 {
@@ -501,6 +568,7 @@ vprelay_suite(void)
 	tcase_add_test(tc, stop_by_signal);
 	tcase_add_test(tc, reader_goes_away);
 	tcase_add_test(tc, bad_fd);
+	tcase_add_test(tc, http_body);
 	suite_add_tcase(s, tc);
 	return s;
 }
