@@ -126,6 +126,17 @@ stage_bad(struct vphs *h)
 	const char *w = vphs_what(h);
 
 	h->parsefail = 1;
+	if (h->stage == S_AUTH) {
+		/*
+		 * RFC 1929: the client waits for a status after "05 02"; a
+		 * malformed request gets the failure status too (not a bare
+		 * close, whose reset could take the "05 02" with it).
+		 */
+		refusal(h);
+		put(h, "\x01\x01", 2);
+		return end(h, VPHS_FAIL, EX_DATAERR, VPLOG_INFO, "%s: %s", w,
+		    h->req.reason != NULL ? h->req.reason : "bad request");
+	}
 	switch (h->req.err) {
 	case VPIN_E_NONE:
 	case VPIN_E_VERSION:

@@ -464,9 +464,13 @@ vpin_http(const unsigned char *ubuf, size_t len, size_t *used,
 			pconn = v;
 			pconnl = h[nh].vl;
 		} else if (hdr_is(&h[nh], "Proxy-Authorization")) {
-			if (parse_basic(v, h[nh].vl, req) == -1)
-				return bad(req, VPIN_E_PROTO,
-				    "bad Proxy-Authorization header");
+			/*
+			 * Only Basic is understood. Another scheme (NTLM,
+			 * Negotiate, Bearer) or a malformed one is no
+			 * credential: ignored without users, answered 407
+			 * (Basic) with them. Stripped either way.
+			 */
+			(void)parse_basic(v, h[nh].vl, req);
 		}
 		nh++;
 		p = le + 1;
@@ -510,7 +514,9 @@ vpin_http(const unsigned char *ubuf, size_t len, size_t *used,
 	    &req->port, 0) == -1 || req->host[0] == '\0')
 		return bad(req, VPIN_E_PROTO, "bad URL authority");
 	if (req->port == 0) {
-		if (authority[i - 1] == ':')
+		/* no port in the URL: 80; an empty or zero one: refused */
+		p = authority[0] == '[' ? strchr(authority, ']') : authority;
+		if (p == NULL || strchr(p, ':') != NULL)
 			return bad(req, VPIN_E_PROTO, "bad URL port");
 		req->port = 80;
 	}

@@ -48,6 +48,15 @@ expect "http CONNECT with credentials" "secret page" \
     curl -s -m 10 -p -x "http://127.0.0.1:$P" -U bob:hunter2 "http://localhost:$WEB/page"
 expect "socks4 refused when users are configured: 5b" "cd 5b" \
     $H socks4 "$P" localhost "$WEB"
+expect "http NTLM Proxy-Authorization with users: 407, not 400" 407 \
+    curl -s -m 10 -o /dev/null -w '%{http_code}' -x "http://127.0.0.1:$P" \
+    --proxy-ntlm -U bob:hunter2 "http://localhost:$WEB/page"
+# RFC 1929: a malformed request (empty user name; version 5) still gets
+# status 01 01 after 05 02, not a bare close or a reset
+expect "socks5 auth with an empty user name: 05 02 01 01" "reply 05020101" \
+    $H send "$P" 05010201000170
+expect "socks5 auth with version 5: 05 02 01 01" "reply 05020101" \
+    $H send "$P" 0501020501750170
 
 # VP_USER and user: routing reach the outbound.
 cat >"$T/rules" <<'EOF'

@@ -418,22 +418,26 @@ START_TEST(socks5_bad_auth)
 {
 	struct run r;
 
-	/* RFC 1929 version 02: close, nobody waits for a reply yet. */
+	/*
+	 * RFC 1929 version 02: the client waits for a status after 05 02:
+	 * it gets 01 01 (failure), and the close lingers (VPHS_FAIL).
+	 */
 	ck_assert_int_eq(drive(&r, &mixed_u, "\x05\x01\x02\x02\x01u\x01p", 8,
-	    1, 0), VPHS_CLOSE);
-	out_is(&r, "\x05\x02", 2);
+	    1, 0), VPHS_FAIL);
+	out_is(&r, "\x05\x02\x01\x01", 4);
 	ck_assert_int_eq(r.h.exit, EX_DATAERR);
 	ck_assert_str_eq(r.h.why, "socks5 auth: bad RFC 1929 version");
-	/* Empty user name: refused, no reply (no request yet), exit 65. */
+	/* Empty user name: the failure status too, exit 65. */
 	ck_assert_int_eq(drive(&r, &mixed_u, "\x05\x01\x02\x01\x00\x01p", 7,
 	    0, 0), VPHS_FAIL);
-	out_is(&r, "\x05\x02", 2);
+	out_is(&r, "\x05\x02\x01\x01", 4);
 	ck_assert_int_eq(r.h.exit, EX_DATAERR);
-	ck_assert_str_eq(r.h.why, "socks5 auth: empty user name: bad request");
+	ck_assert_str_eq(r.h.why, "socks5 auth: empty user name");
 	ck_assert_int_eq(drive(&r, &mixed_u, "\x05\x01\x02\x01\x01u\x01\x00",
 	    8, 0, 0), VPHS_FAIL);
+	out_is(&r, "\x05\x02\x01\x01", 4);
 	ck_assert_str_eq(r.h.why,
-	    "socks5 auth: NUL in user name or password: bad request");
+	    "socks5 auth: NUL in user name or password");
 	/* -i socks5 and a SOCKS4 client. */
 	ck_assert_int_eq(drive(&r, &f5, "\x04\x01\x00\x50", 4, 0, 0),
 	    VPHS_CLOSE);
@@ -647,14 +651,17 @@ START_TEST(http_users)
 	ck_assert_int_eq(r.h.exit, EX_UNAVAILABLE);
 	ck_assert_str_eq(r.h.why,
 	    "http: no Proxy-Authorization: authentication failed");
-	/* A malformed header is a bad request, not an auth failure. */
+	/*
+	 * A malformed or non-Basic header is no credential: 407, asking
+	 * for Basic (as with none), not 400.
+	 */
 	n = http_auth(in, sizeof(in), "!!!!");
 	ck_assert_int_eq(drive(&r, &mixed_u, in, n, 0, 0), VPHS_FAIL);
-	out_is(&r, h400, sizeof(h400) - 1);
-	ck_assert_int_eq(r.h.exit, EX_DATAERR);
-	ck_assert_int_eq(r.h.parsefail, 1);
+	out_is(&r, h407, sizeof(h407) - 1);
+	ck_assert_int_eq(r.h.exit, EX_UNAVAILABLE);
+	ck_assert_int_eq(r.h.parsefail, 0);
 	ck_assert_str_eq(r.h.why,
-	    "http request: bad Proxy-Authorization header: bad request");
+	    "http: no Proxy-Authorization: authentication failed");
 }
 END_TEST
 

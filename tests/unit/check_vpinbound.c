@@ -268,10 +268,17 @@ START_TEST(http_connect)
 	ck_assert_int_eq(http("CONNECT example.org HTTP/1.1\r\n\r\n"), VPIN_BAD);
 	ck_assert_int_eq(http("CONNECT example.org:0 HTTP/1.1\r\n\r\n"), VPIN_BAD);
 	ck_assert_int_eq(http("CONNECT :80 HTTP/1.1\r\n\r\n"), VPIN_BAD);
+	/* Not Basic, or malformed: no credential (407 with users). */
 	ck_assert_int_eq(http("CONNECT a:80 HTTP/1.1\r\nProxy-Authorization: "
-	    "Basic !!!!\r\n\r\n"), VPIN_BAD);
+	    "Basic !!!!\r\n\r\n"), VPIN_DONE);
+	ck_assert_int_eq(req.has_auth, 0);
 	ck_assert_int_eq(http("CONNECT a:80 HTTP/1.1\r\nProxy-Authorization: "
-	    "Digest abc\r\n\r\n"), VPIN_BAD);
+	    "Digest abc\r\n\r\n"), VPIN_DONE);
+	ck_assert_int_eq(req.has_auth, 0);
+	ck_assert_int_eq(http("CONNECT a:80 HTTP/1.1\r\nProxy-Authorization: "
+	    "NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==\r\n"
+	    "\r\n"), VPIN_DONE);
+	ck_assert_int_eq(req.has_auth, 0);
 }
 END_TEST
 
@@ -299,6 +306,15 @@ START_TEST(http_plain)
 	ck_assert_int_eq(http("GET http://[::1]:81/ HTTP/1.1\r\n\r\n"), VPIN_DONE);
 	ck_assert_str_eq(req.host, "::1");
 	ck_assert_uint_eq(req.port, 81);
+	ck_assert_int_eq(http("GET http://[::1]/ HTTP/1.1\r\n\r\n"), VPIN_DONE);
+	ck_assert_uint_eq(req.port, 80);
+	/* A port 0 or an empty one is refused, not taken for 80. */
+	ck_assert_int_eq(http("GET http://127.0.0.1:0/ HTTP/1.1\r\n\r\n"),
+	    VPIN_BAD);
+	ck_assert_int_eq(http("GET http://h:00/ HTTP/1.1\r\n\r\n"), VPIN_BAD);
+	ck_assert_int_eq(http("GET http://h:/ HTTP/1.1\r\n\r\n"), VPIN_BAD);
+	ck_assert_int_eq(http("GET http://[::1]:0/ HTTP/1.1\r\n\r\n"), VPIN_BAD);
+	ck_assert_int_eq(http("GET http://[::1]:/ HTTP/1.1\r\n\r\n"), VPIN_BAD);
 	/* Origin form, https://, userinfo, bad versions, folding. */
 	ck_assert_int_eq(http("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), VPIN_BAD);
 	ck_assert_int_eq(http("GET https://a/ HTTP/1.1\r\n\r\n"), VPIN_BAD);
