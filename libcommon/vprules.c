@@ -1272,6 +1272,8 @@ vprules_match(struct vprules *r, const struct vprules_conn *c,
 	unsigned char stackbm[512], *bm = stackbm, a[16];
 	char dom[256], rev[256];
 	const char *name = NULL;
+	struct in_addr in4;
+	int fam;
 	size_t bmlen = (r->h->ncond + 7) / 8, n, i;
 	uint32_t ri, ci, k, o;
 
@@ -1279,12 +1281,34 @@ vprules_match(struct vprules *r, const struct vprules_conn *c,
 		return -1;
 	if (bm == stackbm)
 		memset(bm, 0, sizeof(stackbm));
-	/* The domain to match: the sniffed name, else the host if a name. */
-	if (c->sniffed != NULL && c->sniffed[0] != '\0')
-		name = c->sniffed;
-	else if (c->host != NULL && inet_pton(AF_INET, c->host, a) != 1 &&
-	    inet_pton(AF_INET6, c->host, a) != 1)
+	/*
+	 * The destination as an address, in any spelling the resolver
+	 * takes without asking DNS: "127.1", "0x7f.1", "2130706433" and
+	 * "0177.0.0.1" (inet_aton) are 127.0.0.1 to getaddrinfo, and
+	 * "::ffff:127.0.0.1" is 127.0.0.1 to connect(); ip: rules must see
+	 * them so.
+	 */
+	fam = 0;
+	if (c->host != NULL) {
+		if (inet_pton(AF_INET, c->host, a) == 1)
+			fam = AF_INET;
+		else if (inet_pton(AF_INET6, c->host, a) == 1)
+			fam = AF_INET6;
+		else if (strpbrk(c->host, " \t\n\v\f\r") == NULL &&
+		    inet_aton(c->host, &in4) != 0) {
+			memcpy(a, &in4, 4);
+			fam = AF_INET;
+		}
+	}
+	/*
+	 * The domain to match: the host if it is a name (the connection
+	 * goes there, so a sniffed name must not stand in for it); the
+	 * sniffed name when the client gave an address.
+	 */
+	if (c->host != NULL && c->host[0] != '\0' && fam == 0)
 		name = c->host;
+	else if (c->sniffed != NULL && c->sniffed[0] != '\0')
+		name = c->sniffed;
 	if (name != NULL) {
 		n = strlen(name);
 		if (n > 0 && name[n - 1] == '.')
@@ -1303,12 +1327,15 @@ vprules_match(struct vprules *r, const struct vprules_conn *c,
 					dom_lookup(r, rev, i, i == n, bm);
 		}
 	}
-	if (c->host != NULL) {
-		if (inet_pton(AF_INET, c->host, a) == 1)
-			ip4_lookup(r, (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
-			    (uint32_t)a[2] << 8 | a[3], bm);
-		else if (inet_pton(AF_INET6, c->host, a) == 1)
-			ip6_lookup(r, a, bm);
+	if (fam == AF_INET)
+		ip4_lookup(r, (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+		    (uint32_t)a[2] << 8 | a[3], bm);
+	else if (fam == AF_INET6) {
+		ip6_lookup(r, a, bm);
+		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))
+			ip4_lookup(r, (uint32_t)a[12] << 24 |
+			    (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15],
+			    bm);
 	}
 	o = r->h->defout;
 	for (ri = 0; ri < r->h->nrule; ri++) {

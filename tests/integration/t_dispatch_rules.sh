@@ -75,6 +75,12 @@ expect "different kinds AND: both hold" "R-and" s5 both.example 443
 expect "different kinds AND: one fails" "R-default" s5 both.example 80
 expect "ip: v4 CIDR" "R-ip" s5 10.20.30.40 80
 expect "ip: v6 CIDR (OR with v4)" "R-ip" s5 fd00::5 80
+# other spellings of an IPv4 address, which getaddrinfo() takes without
+# DNS, are that address to ip: rules (they were names, routed past them)
+expect "ip: octal 012.20.30.40 is 10.20.30.40" "R-ip" s5 012.20.30.40 80
+expect "ip: 167772161 is 10.0.0.1" "R-ip" s5 167772161 80
+expect "ip: 0xa.1 is 10.0.0.1" "R-ip" s5 0xa.1 80
+expect "ip: ::ffff:10.1.2.3 (IPv4-mapped) is 10.1.2.3" "R-ip" s5 ::ffff:10.1.2.3 80
 expect "port:N" "R-port" s5 somewhere.example 2222
 expect "port:N-M" "R-range" s5 somewhere.example 3500
 expect "inbound:socks4" "R-in4" $H socks4 "$P" somewhere.example 80
@@ -93,6 +99,10 @@ expect "sniffed TLS without a domain rule: protocol:tls" "R-tls" \
     $H tlshello "$P" 192.0.2.1 443 other.example.net
 expect "sniffed HTTP Host routes by domain:" "R-dom" \
     $H socks5 "$P" 192.0.2.1 80 --early "$(printf 'GET / HTTP/1.1\r\nHost: www.example.org\r\n\r\n')"
+expect "a requested name is routed as itself, not by a sniffed Host (protocol:http, not domain:)" "R-http" \
+    $H socks5 "$P" somewhere.example 80 --early "$(printf 'GET / HTTP/1.1\r\nHost: www.example.org\r\n\r\n')"
+expect "a rejected-by-name destination stays so whatever Host is sent" "R-full" \
+    $H socks5 "$P" exact.example 80 --early "$(printf 'GET / HTTP/1.1\r\nHost: www.example.org\r\n\r\n')"
 expect "plain HTTP proxy request: protocol:http" "R-http" \
     curl -s -m 10 --http0.9 -x "http://127.0.0.1:$P" http://192.0.2.1/
 expect "server-speaks-first client is not stalled by sniffing" \

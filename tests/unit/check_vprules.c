@@ -139,6 +139,52 @@ START_TEST(domains)
 	ck_assert_int_eq(vprules_match(r, &c, &o), 0);
 	ck_assert_int_eq(o.kind, VPRULE_EXEC);
 	ck_assert_str_eq(o.arg, "echo a %h %p");
+	/*
+	 * A requested name is what the connection goes to: a sniffed name
+	 * (Host, SNI) does not stand in for it, or a client could ask for
+	 * a rejected name and send an allowed one.
+	 */
+	c.host = "exact.example.com";
+	c.sniffed = "cdn.example.org";
+	ck_assert_str_eq(routec(r, &c), "no");
+	c.host = "other.example.net";
+	ck_assert_str_eq(routec(r, &c), "d");
+	/* an address in another spelling takes the sniffed name too */
+	c.host = "2130706433";
+	ck_assert_str_eq(routec(r, &c), "a");
+	vprules_close(r);
+}
+END_TEST
+
+START_TEST(ip_spellings)
+{
+	char text[2048];
+	struct vprules *r;
+
+	snprintf(text, sizeof(text), "%s"
+	    "route no ip:127.0.0.0/8 ip:::1/128\n"
+	    "route a ip:10.0.0.0/8\n"
+	    "default d\n", outs);
+	r = load(text);
+	/* every spelling getaddrinfo() takes without DNS */
+	ck_assert_str_eq(route(r, "127.0.0.1", 80), "no");
+	ck_assert_str_eq(route(r, "127.1", 80), "no");
+	ck_assert_str_eq(route(r, "0x7f.1", 80), "no");
+	ck_assert_str_eq(route(r, "0x7F000001", 80), "no");
+	ck_assert_str_eq(route(r, "2130706433", 80), "no");
+	ck_assert_str_eq(route(r, "0177.0.0.1", 80), "no");
+	ck_assert_str_eq(route(r, "127.0.1", 80), "no");
+	ck_assert_str_eq(route(r, "012.1", 80), "a");		/* 10.0.0.1 */
+	/* IPv4-mapped IPv6: connect() goes to the IPv4 address */
+	ck_assert_str_eq(route(r, "::ffff:127.0.0.1", 80), "no");
+	ck_assert_str_eq(route(r, "::FFFF:7f00:1", 80), "no");
+	ck_assert_str_eq(route(r, "::ffff:10.9.8.7", 80), "a");
+	ck_assert_str_eq(route(r, "::1", 80), "no");
+	/* names, and numbers that are no address */
+	ck_assert_str_eq(route(r, "127.example", 80), "d");
+	ck_assert_str_eq(route(r, "4294967296", 80), "d");
+	ck_assert_str_eq(route(r, "1.2.3.4.5", 80), "d");
+	ck_assert_str_eq(route(r, "127.0.0.1 x", 80), "d");
 	vprules_close(r);
 }
 END_TEST
@@ -445,6 +491,7 @@ suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, domains);
+	tcase_add_test(tc, ip_spellings);
 	tcase_add_test(tc, ips_ports);
 	tcase_add_test(tc, conn_matchers);
 	tcase_add_test(tc, order_and_lists);
