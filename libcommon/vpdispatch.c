@@ -440,6 +440,7 @@ client_setup(void)
 static void __attribute__((noreturn))
 outbound(void)
 {
+	vpdsp_frame();		/* a plain request: its body and no more */
 	switch (vpdsp.kind) {
 	case VPRULE_REJECT:
 		vpdsp_fail(VPR_NOTALLOWED, "%s:%u: route %s rejects", vpdsp.host,

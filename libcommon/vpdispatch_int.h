@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vphttpbody.h"
 #include "vpinbound.h"
 #include "vpreply.h"
 #include "vprules.h"
@@ -57,6 +58,8 @@ struct vpdsp {
 	char		 sniffed[256];
 	unsigned char	*pre;		/* bytes the outbound gets first */
 	size_t		 prelen;
+	int		 framed;	/* a plain HTTP request: body below */
+	struct vphb	 body;		/* where its body ends */
 };
 
 extern struct vpdsp vpdsp;
@@ -77,6 +80,7 @@ void	vpdsp_resume(void) __attribute__((noreturn));
 
 /* vpdispatch_out.c */
 void	vpdsp_add_pre(const void *p, size_t n);
+void	vpdsp_frame(void);
 void	vpdsp_run_direct(void) __attribute__((noreturn));
 void	vpdsp_run_exec(int early) __attribute__((noreturn));
 void	vpdsp_run_socks5(void) __attribute__((noreturn));

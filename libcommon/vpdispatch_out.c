@@ -51,6 +51,29 @@ vpdsp_add_pre(const void *p, size_t n)
 }
 
 /*
+ * vpdsp_frame(): for a plain HTTP request (its rewritten head first in
+ * pre), sets up where its body ends and keeps of the bytes past the
+ * head in pre only those of the body: one request goes to the origin,
+ * never a second one behind it. Malformed framing among them leaves
+ * vpdsp.body failed and only the head in pre.
+ */
+void
+vpdsp_frame(void)
+{
+	size_t hl = vpdsp.req.headlen;
+	ssize_t n;
+
+	if (vpdsp.req.proto != VPIN_HTTP || vpdsp.req.http_connect)
+		return;
+	vpdsp.framed = 1;
+	vphb_init(&vpdsp.body, vpdsp.req.body, vpdsp.req.bodylen);
+	if (vpdsp.prelen <= hl)
+		return;
+	n = vphb_feed(&vpdsp.body, vpdsp.pre + hl, vpdsp.prelen - hl);
+	vpdsp.prelen = hl + (n > 0 ? (size_t)n : 0);
+}
+
+/*
  * dial(): the outbound in process through vpdial (DESIGN.md: the route
  * taken most often costs no exec): connect (through px if given),
  * answer the waiting client, send the early bytes, relay, log.
@@ -90,16 +113,25 @@ dial(const struct vpproxy *px, size_t npx)
 		memset(&ro, 0, sizeof(ro));
 		ro.pre = vpdsp.pre;
 		ro.prelen = vpdsp.prelen;
+		/* one request: its body, nothing after it (vphttpbody.h) */
+		ro.body = &vpdsp.body;
 		(void)vpnet_loopback_bufs(0);
 		(void)vpnet_loopback_bufs(c.out);
-		status = vprelay_run(0, 1, c.in, c.out, &ro, &st) == 0 ? 0 :
-		    EX_IOERR;
+		if (vphb_failed(&vpdsp.body)) {
+			memset(&st, 0, sizeof(st));
+			st.end = VPRELAY_ERROR;
+			status = EX_IOERR;
+		} else
+			status = vprelay_run(0, 1, c.in, c.out, &ro, &st) == 0 ?
+			    0 : EX_IOERR;
 		vpdial_close(&c);
 		vplog_info("route %s: %s:%u (%s): %llu bytes out, %llu bytes in, "
 		    "%lld ms, %s", vpdsp.route, vplog_safe(h, sizeof(h), vpdsp.host),
 		    vpdsp.port, c.peer, (unsigned long long)st.ab,
 		    (unsigned long long)st.ba, (long long)(vpio_now_ms() - t0),
 		    vprelay_end_str(st.end));
+		/* a request sent after this one must not reset the response */
+		vpdsp_linger_close();
 		exit(status);
 	}
 	o.reply = vpdsp.replied ? VPRP_NONE : vpdsp.reply;
@@ -174,25 +206,29 @@ early_fd(struct vpenv *e)
 }
 
 /*
- * inject(): exec-early with bytes to inject: the command runs as a
- * child reading a pipe we fill with the early bytes and then the
- * client's; its output goes straight to the client.
+ * inject(): exec-early with bytes to inject, or any exec of a plain
+ * HTTP request: the command runs as a child reading a pipe we fill with
+ * the early bytes and then the client's (of a plain request only its
+ * body: the pipe ends with it); its output goes straight to the client.
  */
 static void __attribute__((noreturn))
 inject(const char *cmd, struct vpenv *e)
 {
 	struct pollfd pf[2];
-	char buf[16384];
+	char buf[16384], h[80];
 	int p[2], status;
+	size_t want;
 	pid_t pid;
-	ssize_t n;
+	ssize_t n, k;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		vpdsp_fail(VPR_INTERNAL, "pipe: %s", strerror(errno));
 	if ((pid = vpspawn_shell(cmd, p[0], 1, e->v)) == -1)
 		vpdsp_fail(VPR_INTERNAL, "%s: %s", cmd, strerror(errno));
 	close(p[0]);
-	if (vpio_writeall(p[1], vpdsp.pre, vpdsp.prelen) == vpdsp.prelen) {
+	if (vpio_writeall(p[1], vpdsp.pre, vpdsp.prelen) == vpdsp.prelen &&
+	    !(vpdsp.framed && (vphb_done(&vpdsp.body) ||
+	    vphb_failed(&vpdsp.body)))) {
 		for (;;) {
 			pf[0].fd = 0;
 			pf[0].events = POLLIN;
@@ -207,18 +243,39 @@ inject(const char *cmd, struct vpenv *e)
 				break;
 			if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			n = read(0, buf, sizeof(buf));
+			want = sizeof(buf);
+			if (vpdsp.framed && vphb_raw(&vpdsp.body) > 0 &&
+			    vphb_raw(&vpdsp.body) < want)
+				want = (size_t)vphb_raw(&vpdsp.body);
+			n = read(0, buf, want);
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (n <= 0 || vpio_writeall(p[1], buf, (size_t)n) !=
-			    (size_t)n)
+			if (n <= 0)
+				break;
+			/* a plain request's body only; malformed: the end */
+			k = vpdsp.framed ? vphb_feed(&vpdsp.body, buf,
+			    (size_t)n) : n;
+			if (k < 0 || vpio_writeall(p[1], buf, (size_t)k) !=
+			    (size_t)k)
+				break;
+			if (vpdsp.framed && vphb_done(&vpdsp.body))
 				break;
 		}
 	}
 	close(p[1]);
-	shutdown(0, SHUT_RD);
+	if (!vpdsp.framed)
+		shutdown(0, SHUT_RD);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
+	/* a request sent after this one must not reset the response */
+	if (vpdsp.framed)
+		vpdsp_linger_close();
+	if (vpdsp.framed && vphb_failed(&vpdsp.body)) {
+		vplog_info("route %s: %s:%u: malformed chunked request body",
+		    vpdsp.route, vplog_safe(h, sizeof(h), vpdsp.host),
+		    vpdsp.port);
+		exit(EX_IOERR);
+	}
 	exit(WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE);
 }
 
@@ -241,7 +298,7 @@ vpdsp_run_exec(int early)
 		vplog_die_errno(EX_IOERR, "reply to client");
 	vplog_info("%s %s:%u via %s: exec %s", vpdsp.route,
 	    vplog_safe(h, sizeof(h), vpdsp.host), vpdsp.port, vpdsp.inbound, cmd);
-	if (early && vpdsp.prelen > 0)
+	if ((early && vpdsp.prelen > 0) || vpdsp.framed)
 		inject(cmd, &e);
 	early_fd(&e);
 	vpspawn_exec_shell(cmd, -1, -1, e.v);

@@ -41,6 +41,7 @@
 #include "vpendpoint.h"
 #include "vpengine.h"
 #include "vphs.h"
+#include "vphttpbody.h"
 #include "vpio.h"
 #include "vplog.h"
 #include "vpnet.h"
@@ -136,6 +137,7 @@ struct conn {
 	enum vpr_proto	 reply;		/* who waits for an answer */
 	int		 replied;
 	int		 plain;		/* a plain HTTP request */
+	struct vphb	 body;		/* plain: where its body ends */
 	int		 ready;		/* on the ready list */
 	int		 lingered;
 	int		 cloop;		/* the client is on loopback */
@@ -879,6 +881,45 @@ answer(struct conn *c, enum vpr_class cl)
 /* --- relay -------------------------------------------------------- */
 
 /*
+ * body_in(): a plain request's client direction reads its body only
+ * (vphttpbody.h), into the empty pipe: body data is spliced up to its
+ * end; framing bytes are peeked, parsed, and exactly the request's
+ * spliced. Returns as splice(2); -1 with EPROTO for malformed framing.
+ */
+static ssize_t
+body_in(struct conn *c, struct dir *d)
+{
+	unsigned char pk[4096];
+	struct vphb t;
+	uint64_t raw = vphb_raw(&c->body);
+	ssize_t n, k;
+
+	if (raw > 0) {
+		n = splice(d->src, NULL, d->p[1], NULL, raw < d->cap ?
+		    (size_t)raw : d->cap, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n > 0)
+			vphb_skip(&c->body, (uint64_t)n);
+		return n;
+	}
+	n = recv(d->src, pk, sizeof(pk) < d->cap ? sizeof(pk) : d->cap,
+	    MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0)
+		return n;
+	t = c->body;
+	if ((k = vphb_feed(&t, pk, (size_t)n)) <= 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	n = splice(d->src, NULL, d->p[1], NULL, (size_t)k,
+	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	if (n == k)
+		c->body = t;
+	else if (n > 0)		/* the pipe took less: parse only that */
+		(void)vphb_feed(&c->body, pk, (size_t)n);
+	return n;
+}
+
+/*
  * Moves what one direction can move now. A read or write error ends
  * this direction only (d->err; bytes in its pipe are lost): the other
  * one keeps draining what it was sent before, so data that arrived
@@ -929,6 +970,16 @@ pump_dir(struct conn *c, struct dir *d, int *more)
 			pipe_put(d);
 			return 0;
 		}
+		/* malformed framing past the head: the relay ends, as vprelay */
+		if (c->plain && d == &c->d[0] && vphb_failed(&c->body)) {
+			errno = EPROTO;
+			return -1;
+		}
+		/* a plain request complete: what follows is not relayed */
+		if (c->plain && d == &c->d[0] && vphb_done(&c->body)) {
+			d->eof = 1;
+			continue;
+		}
 		if (d->p[0] < 0 && pipe_get(d) == -1)
 			return -1;
 		if (d->bytes >= BIGAFTER && d->cap < BIGPIPE) {
@@ -936,8 +987,13 @@ pump_dir(struct conn *c, struct dir *d, int *more)
 			/* refused (fs.pipe-user-pages-*): keep what we have */
 			d->cap = sz > 0 ? (size_t)sz : BIGPIPE;
 		}
-		n = splice(d->src, NULL, d->p[1], NULL, d->cap,
-		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (c->plain && d == &c->d[0]) {
+			n = body_in(c, d);
+			if (n < 0 && errno == EPROTO)
+				return -1;	/* the relay ends, as vprelay */
+		} else
+			n = splice(d->src, NULL, d->p[1], NULL, d->cap,
+			    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n == 0) {
 			d->eof = 1;
 			continue;
@@ -997,7 +1053,9 @@ relay_end(struct conn *c, int err, int idle)
 			    (unsigned long long)c->d[0].bytes,
 			    (unsigned long long)c->d[1].bytes, (long long)ms,
 			    err != 0 ? "error" : "done");
-		conn_close(c);
+		/* a request sent after this one must not reset the response */
+		unwatch_close(&c->ufd);
+		linger(c);
 		return;
 	}
 	c->status = err == 0 ? 0 : err == EPIPE ? EX_UNAVAILABLE :
@@ -1068,6 +1126,20 @@ hangup(struct conn *c, int fd)
 	/* what arrived before a reset is read (and moved) first */
 	if (pump(c))
 		return;		/* ended */
+	/*
+	 * A plain request complete, the client is not read any more: its
+	 * reset, which reading would have reported, is an error (vprelay).
+	 */
+	if (c->plain && fd == c->cfd && c->d[0].done && !c->d[1].done) {
+		int e = 0;
+		socklen_t l = sizeof(e);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) == 0 &&
+		    e != 0) {
+			relay_end(c, e, 0);
+			return;
+		}
+	}
 	if (!d->done && d->preoff == d->prelen && d->inpipe == 0) {
 		d->done = d->eof = 1;
 		pipe_put(d);
@@ -1200,6 +1272,16 @@ won(struct conn *c, int slot)
 			}
 		}
 		c->replied = 1;
+		if (c->plain) {
+			/*
+			 * Early bytes: of the request's body only (malformed:
+			 * none; the relay ends after the head).
+			 */
+			vphb_init(&c->body, c->x->hs.req.body,
+			    c->x->hs.req.bodylen);
+			n = vphb_feed(&c->body, c->x->buf, c->x->blen);
+			c->x->blen = n > 0 ? (size_t)n : 0;
+		}
 		if (c->x->headlen + c->x->blen > 0) {
 			if ((c->d[0].pre = malloc(c->x->headlen +
 			    c->x->blen)) == NULL) {

@@ -354,6 +354,77 @@ tchar(int c)
 	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
+/*
+ * te_codings(): walks Transfer-Encoding value s (length sl), a comma
+ * list of codings, on from *chunked (1: the codings so far ended in
+ * chunked). Returns 0, or -1 for an empty element or a coding after
+ * chunked (chunked must be the final coding, applied once).
+ */
+static int
+te_codings(const char *s, size_t sl, int *chunked)
+{
+	size_t i = 0, b, e;
+
+	while (i <= sl) {
+		b = i;
+		while (i < sl && s[i] != ',')
+			i++;
+		e = i++;
+		while (b < e && (s[b] == ' ' || s[b] == '\t'))
+			b++;
+		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+			e--;
+		if (e == b || *chunked)
+			return -1;
+		*chunked = e - b == 7 && strncasecmp(s + b, "chunked", 7) == 0;
+	}
+	return 0;
+}
+
+/*
+ * http_framing(): a plain request's body framing from its Content-Length
+ * and Transfer-Encoding headers (RFC 9112 6.1, 6.3): NULL, or why the
+ * request is refused (400).
+ */
+static const char *
+http_framing(const struct hline *h, size_t nh, struct vpin_req *req)
+{
+	uint64_t len = 0, v;
+	size_t i, j;
+	int cl = 0, te = 0, chunked = 0;
+
+	for (i = 0; i < nh; i++) {
+		if (hdr_is(&h[i], "Content-Length")) {
+			if (h[i].vl == 0)
+				return "bad Content-Length";
+			for (v = 0, j = 0; j < h[i].vl; j++) {
+				if (h[i].val[j] < '0' || h[i].val[j] > '9')
+					return "bad Content-Length";
+				if (v > (UINT64_MAX - 9) / 10)
+					return "Content-Length too large";
+				v = v * 10 + (uint64_t)(h[i].val[j] - '0');
+			}
+			if (cl && v != len)
+				return "conflicting Content-Length headers";
+			cl = 1;
+			len = v;
+		} else if (hdr_is(&h[i], "Transfer-Encoding")) {
+			if (te_codings(h[i].val, h[i].vl, &chunked) == -1)
+				return "bad Transfer-Encoding";
+			te = 1;
+		}
+	}
+	if (te && cl)
+		return "both Transfer-Encoding and Content-Length";
+	if (te && req->http_minor == 0)
+		return "Transfer-Encoding in an HTTP/1.0 request";
+	if (te && !chunked)
+		return "Transfer-Encoding does not end in chunked";
+	req->body = te ? VPHB_CHUNKED : cl ? VPHB_LENGTH : VPHB_NONE;
+	req->bodylen = cl ? len : 0;
+	return NULL;
+}
+
 int
 vpin_http(const unsigned char *ubuf, size_t len, size_t *used,
     struct vpin_req *req)
@@ -364,7 +435,7 @@ vpin_http(const unsigned char *ubuf, size_t len, size_t *used,
 	const char *conn = NULL, *pconn = NULL;
 	size_t connl = 0, pconnl = 0;
 	char authority[VPIN_NAMEMAX + 16], path_start;
-	const char *path;
+	const char *path, *why;
 	size_t pathl;
 	char *out;
 
@@ -523,6 +594,8 @@ vpin_http(const unsigned char *ubuf, size_t len, size_t *used,
 	req->host_is_name = !is_ip(req->host);
 	path = t + i;
 	pathl = tl - i;
+	if ((why = http_framing(h, nh, req)) != NULL)
+		return bad(req, VPIN_E_PROTO, why);
 	path_start = pathl > 0 ? path[0] : '\0';
 	for (i = 0; i < pathl; i++)
 		if ((unsigned char)path[i] <= ' ' || path[i] == 0x7f)

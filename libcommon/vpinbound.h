@@ -14,6 +14,9 @@
 #define VPINBOUND_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "vphttpbody.h"
 
 #define VPIN_NAMEMAX	255		/* host, user, password */
 #define VPIN_HEADMAX	16384		/* HTTP header section */
@@ -56,6 +59,8 @@ struct vpin_req {
 	int		http_minor;	/* HTTP/1.x */
 	char	       *head;		/* plain HTTP: rewritten head (malloc) */
 	size_t		headlen;
+	enum vphb_frame	body;		/* plain HTTP: the body's framing */
+	uint64_t	bodylen;	/* its Content-Length (VPHB_LENGTH) */
 	enum vpin_err	err;
 	const char     *reason;		/* static text for VPIN_BAD */
 };
@@ -97,7 +102,11 @@ int	vpin_socks4(const unsigned char *buf, size_t len, size_t *used,
  * it builds req->head: origin-form request line, Host from the URL,
  * hop-by-hop headers removed, "Connection: close" added. Proxy-
  * Authorization Basic credentials land in user/pass. Caller frees
- * with vpin_free().
+ * with vpin_free(). A plain request's body framing lands in body and
+ * bodylen (Content-Length: 1*DIGIT, equal repeats allowed; Transfer-
+ * Encoding ending in chunked); conflicting or bad Content-Length, both
+ * headers, or a Transfer-Encoding not ending in chunked is VPIN_E_PROTO
+ * (400). CL and TE are forwarded to the origin unchanged.
  */
 int	vpin_http(const unsigned char *buf, size_t len, size_t *used,
 	    struct vpin_req *req);

@@ -143,6 +143,19 @@ dir_close_out(struct vpdir *d)
 	}
 }
 
+/* A socket's pending error (SO_ERROR), 0 if none. */
+static int
+sock_err(int fd)
+{
+	socklen_t l;
+	int e = 0;
+
+	l = sizeof(e);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) == -1)
+		return 0;
+	return e;
+}
+
 static ssize_t
 dir_write(struct vpdir *d, const void *b, size_t n)
 {
@@ -527,6 +540,18 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 			}
 			if (ev & (POLLOUT | POLLERR | POLLHUP))
 				d->out_ready = 1;
+			/*
+			 * a_in is not read after a complete request: a reset
+			 * of a's socket, which reading would have reported,
+			 * is an error here too, pending bytes or not.
+			 */
+			if ((ev & (POLLERR | POLLHUP)) && d == &dir[1] &&
+			    !d->done && d->okind == K_SOCK &&
+			    dir[0].body != NULL && vphb_done(dir[0].body) &&
+			    (stats->err = sock_err(d->out)) != 0) {
+				stats->end = VPRELAY_ERROR;
+				goto out;
+			}
 			/*
 			 * The output's reader is gone (pipe POLLERR, socket
 			 * reset) and nothing waits to go: direction over.

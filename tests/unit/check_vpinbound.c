@@ -3,6 +3,7 @@
  * proxy request parsers, with truncated, oversized and hostile input.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -347,6 +348,73 @@ START_TEST(http_bare_cr)
 }
 END_TEST
 
+/* Body framing of plain requests (RFC 9112 6.1, 6.3): hostile forms. */
+START_TEST(http_framing)
+{
+	static const char *bad[] = {
+		"Content-Length: 3\r\nContent-Length: 4\r\n",	/* conflict */
+		"Content-Length: 3, 3\r\n",		/* a list */
+		"Content-Length: -1\r\n",
+		"Content-Length: +3\r\n",
+		"Content-Length: 0x10\r\n",
+		"Content-Length: 3 4\r\n",
+		"Content-Length:\r\n",
+		"Content-Length: 18446744073709551616\r\n",	/* 2^64 */
+		"Content-Length: 99999999999999999999999\r\n",
+		"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+		"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
+		"Transfer-Encoding: gzip\r\n",		/* not final chunked */
+		"Transfer-Encoding: chunked, gzip\r\n",
+		"Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
+		"Transfer-Encoding: chunked, chunked\r\n",
+		"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+		"Transfer-Encoding:\r\n",
+		"Transfer-Encoding: ,chunked\r\n",
+		"Transfer-Encoding: chunked,\r\n",
+		"Transfer-Encoding: xchunked\r\n",
+		"Transfer-Encoding: chunked;q=1\r\n",
+	};
+	char b[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(b, sizeof(b), "POST http://a/ HTTP/1.1\r\n%s\r\n", bad[i]);
+		ck_assert_msg(http(b) == VPIN_BAD, "accepted %s", bad[i]);
+		ck_assert_int_eq(req.err, VPIN_E_PROTO);
+	}
+	/* Transfer-Encoding in HTTP/1.0 is faulty framing */
+	ck_assert_int_eq(http("POST http://a/ HTTP/1.0\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"), VPIN_BAD);
+	/* none, length, equal repeats, huge, chunked in any case, lists */
+	ck_assert_int_eq(http("GET http://a/ HTTP/1.1\r\n\r\n"), VPIN_DONE);
+	ck_assert_int_eq(req.body, VPHB_NONE);
+	ck_assert_int_eq(http("POST http://a/ HTTP/1.1\r\n"
+	    "Content-Length: 0042\r\nContent-Length: 42\r\n\r\n"), VPIN_DONE);
+	ck_assert_int_eq(req.body, VPHB_LENGTH);
+	ck_assert(req.bodylen == 42);
+	ck_assert(strstr(req.head, "Content-Length: 0042\r\n"
+	    "Content-Length: 42\r\n") != NULL);
+	ck_assert_int_eq(http("PUT http://a/ HTTP/1.1\r\n"
+	    "Content-Length: 18446744073709551599\r\n\r\n"), VPIN_DONE);
+	ck_assert(req.bodylen == UINT64_C(18446744073709551599));
+	ck_assert_int_eq(http("POST http://a/ HTTP/1.1\r\n"
+	    "Transfer-Encoding: gzip,  CHUNKED \r\n\r\n"), VPIN_DONE);
+	ck_assert_int_eq(req.body, VPHB_CHUNKED);
+	ck_assert(strstr(req.head, "Transfer-Encoding: gzip,  CHUNKED\r\n")
+	    != NULL);
+	ck_assert_int_eq(http("POST http://a/ HTTP/1.1\r\n"
+	    "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"
+	    "Connection: Transfer-Encoding\r\n\r\n"), VPIN_DONE);
+	ck_assert_int_eq(req.body, VPHB_CHUNKED);
+	ck_assert(strstr(req.head, "Transfer-Encoding: chunked\r\n") != NULL);
+	/* CONNECT is not framed */
+	ck_assert_int_eq(http("CONNECT a:1 HTTP/1.1\r\n"
+	    "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
+	    VPIN_DONE);
+	ck_assert_int_eq(req.body, VPHB_NONE);
+}
+END_TEST
+
 START_TEST(http_limits)
 {
 	char *big;
@@ -420,6 +488,7 @@ suite(void)
 	tcase_add_test(tc, http_connect);
 	tcase_add_test(tc, http_plain);
 	tcase_add_test(tc, http_limits);
+	tcase_add_test(tc, http_framing);
 	tcase_add_test(tc, http_bare_cr);
 	tcase_add_test(tc, b64);
 	suite_add_tcase(s, tc);
