@@ -52,6 +52,7 @@ struct vptun {
 	uint32_t	 p_swin, p_twin, p_maxstreams, p_maxframe;
 	int64_t		 tcredit;	/* tunnel send credit */
 	uint64_t	 towed;		/* bytes received, tunnel credit not returned */
+					/* (those still in an rbuf among them) */
 	size_t		 buffered;	/* bytes in every rbuf */
 
 	int64_t		 hs_deadline;
@@ -643,16 +644,35 @@ send_window(struct vptun *t, uint32_t sid, uint32_t inc)
 		emit(t, f, n);
 }
 
-/* Returns tunnel credit when the buffers allow it. */
+/*
+ * Returns tunnel credit for the bytes that have left the tunnel's
+ * buffers: delivered straight to the program, consumed from an rbuf,
+ * discarded (dead or unknown stream, a released stream's rbuf). Bytes
+ * still buffered are credited when they leave, so the peer's credit
+ * plus everything buffered never exceeds the tunnel window: buffers
+ * stay under it, and streams whose readers stall block the others
+ * only once their buffers hold the whole window. Credit goes back in
+ * batches of a quarter window, or of half the free window when stalled
+ * buffers leave less (so the others keep moving, in smaller steps).
+ */
 static void
 tunnel_credit(struct vptun *t)
 {
-	if (!t->extended || t->state != VPT_READY)
+	uint64_t ret, thr, room;
+
+	if (!t->extended || t->state != VPT_READY || t->towed <= t->buffered)
 		return;
-	if (t->towed >= t->cfg.tunnel_window / 4 &&
-	    t->buffered <= t->cfg.tunnel_window / 2) {
-		send_window(t, 0, (uint32_t)t->towed);
-		t->towed = 0;
+	ret = t->towed - t->buffered;
+	room = t->cfg.tunnel_window > t->buffered ?
+	    t->cfg.tunnel_window - t->buffered : 0;
+	thr = t->cfg.tunnel_window / 4;
+	if (thr > room / 2)
+		thr = room / 2;
+	if (thr == 0)
+		thr = 1;
+	if (ret >= thr) {
+		send_window(t, 0, (uint32_t)ret);
+		t->towed -= ret;
 	}
 }
 
@@ -1410,5 +1430,7 @@ vpt_release(struct vptun *t, struct vpt_stream *s)
 {
 	vpt_send_rst(t, s);
 	sset(t, s, VPS_REAL_CLOSED);
+	/* Its unread bytes count as consumed: their tunnel credit goes back. */
 	stream_free(t, s);
+	tunnel_credit(t);
 }

@@ -25,10 +25,12 @@
  * of DATA payload it sent minus the WINDOW_UPDATE increments it got
  * under the window the receiver announced; a receiver returns stream
  * credit as the program consumes bytes (so a stalled reader holds at
- * most one stream window) and tunnel credit as bytes arrive while the
- * total buffered stays under the tunnel window (so one stalled stream
- * never blocks the others, and many stalled streams together still
- * stay under stream windows + tunnel window). An empty SETTINGS reply
+ * most one stream window) and tunnel credit as bytes leave the
+ * tunnel's buffers: delivered, consumed, discarded, or dropped with a
+ * released stream (so all buffers together stay under the tunnel
+ * window, and stalled streams block the others only once they hold the
+ * whole tunnel window: tunnel_window / stream_window of them at full
+ * windows). An empty SETTINGS reply
  * (a plain peer) means plain mode: no credit, no WINDOW_UPDATE; the
  * receive side then bounds each stream's buffer at plain_buf bytes and
  * resets a stream that exceeds it (it never stops reading the link,

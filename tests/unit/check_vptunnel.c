@@ -5,6 +5,7 @@
  * a fake clock, limits -> GOAWAY.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,12 +65,15 @@ cb_established(void *arg, struct vpt_stream *s)
 	((struct end *)arg)->established++;
 }
 
+#define STALL	((void *)&stall_mark)	/* a stream's user: its reader stalls */
+static int stall_mark;
+
 static size_t
 cb_deliver(void *arg, struct vpt_stream *s, const uint8_t *p, size_t n)
 {
 	struct end *e = arg;
 
-	if (e->deliver_stall)
+	if (e->deliver_stall || s->user == STALL)
 		return 0;
 	memcpy(e->got + e->ngot, p, n);
 	e->ngot += n;
@@ -770,6 +774,82 @@ START_TEST(flow_stalled_reader)
 }
 END_TEST
 
+/* Fills c until its stream credit runs out; returns the bytes sent. */
+static size_t
+fill_stream(struct vpt_stream *c, size_t max)
+{
+	uint8_t f[VPF_HDRLEN + 65536];
+	size_t sent = 0, r;
+	int i;
+
+	for (i = 0; i < 10000 && sent < max &&
+	    (r = vpt_send_room(ct, c)) > 0; i++) {
+		if (r > max - sent)
+			r = max - sent;
+		memset(f + VPF_HDRLEN, 'b', r);
+		ck_assert_int_eq(vpt_send(ct, c, f, r), 0);
+		sent += r;
+		ck_assert_int_eq(pump(), 0);
+	}
+	return sent;
+}
+
+/* Opens a stream whose server-side reader stalls and fills it. */
+static struct vpt_stream *
+open_stalled(struct vpt_stream **srv)
+{
+	struct vpt_stream *c = open_one();
+
+	*srv = se->last;
+	(*srv)->user = STALL;
+	ck_assert_uint_eq(fill_stream(c, SIZE_MAX), 64 * 1024);
+	return c;
+}
+
+/*
+ * Stalled readers block the other streams only once their buffers hold
+ * the whole tunnel window; closing them gives the credit back (their
+ * unread bytes count as consumed), or the tunnel stalled for good.
+ */
+START_TEST(flow_stalled_many)
+{
+	struct vpt_config c;
+	struct vpt_stream *srv[4], *a;
+	int i;
+
+	vpt_config_default(&c, VPT_SERVER);
+	c.stream_window = 64 * 1024;
+	c.tunnel_window = 256 * 1024;
+	ct = mk(ce, VPT_CLIENT, 1, NULL);
+	st = mk(se, VPT_SERVER, 1, &c);
+	ck_assert_int_eq(pump(), 0);
+	for (i = 0; i < 3; i++)
+		(void)open_stalled(&srv[i]);
+	ck_assert_uint_eq(vpt_buffered(st), 3 * 64 * 1024);
+	/* Three of four windows stalled: another stream moves 1 MiB. */
+	a = open_one();
+	ck_assert_uint_eq(fill_stream(a, 1024 * 1024), 1024 * 1024);
+	ck_assert_uint_eq(se->ngot, 1024 * 1024);
+	vpt_release(ct, a);
+	ck_assert_int_eq(pump(), 0);
+	vpt_release(st, se->last);
+	ck_assert_int_eq(pump(), 0);
+	/* A fourth fills the tunnel window: now everything waits. */
+	(void)open_stalled(&srv[3]);
+	ck_assert_uint_eq(vpt_buffered(st), 256 * 1024);
+	a = open_one();
+	ck_assert_uint_eq(vpt_send_room(ct, a), 0);
+	/* The stalled readers go away: their buffers' credit comes back. */
+	for (i = 0; i < 4; i++)
+		vpt_release(st, srv[i]);
+	ck_assert_int_eq(pump(), 0);
+	ck_assert_uint_eq(vpt_buffered(st), 0);
+	se->ngot = 0;
+	ck_assert_uint_eq(fill_stream(a, 1024 * 1024), 1024 * 1024);
+	ck_assert_uint_eq(se->ngot, 1024 * 1024);
+}
+END_TEST
+
 START_TEST(flow_overrun_fatal)
 {
 	struct vpt_config c;
@@ -992,6 +1072,7 @@ suite(void)
 	tcase_add_test(tc, window_update_plain_fatal);
 	tcase_add_test(tc, goaway_received);
 	tcase_add_test(tc, flow_stalled_reader);
+	tcase_add_test(tc, flow_stalled_many);
 	tcase_add_test(tc, flow_overrun_fatal);
 	tcase_add_test(tc, plain_buffer_cap);
 	tcase_add_test(tc, limit_streams);
