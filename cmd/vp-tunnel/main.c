@@ -81,6 +81,7 @@ struct conn {
 	uint8_t		 rst;		/* ... with a reset */
 	uint8_t		 ev_reg;	/* events registered in epfd (POLL*) */
 	uint8_t		 dmark;		/* on its tunnel's dirty list */
+	uint8_t		 flushing;	/* finished stream outliving its tunnel */
 	uint32_t	 id;
 	int64_t		 since;
 	int64_t		 last;		/* last byte either way (-i) */
@@ -103,6 +104,7 @@ struct tun {
 	uint32_t	 nconns;
 	int		 closing;	/* DEAD: flushing GOAWAY, then close */
 	int64_t		 close_by;
+	int64_t		 flush_by;	/* finished streams' tails, until */
 	int		 was_ready;
 	struct conn	*dirty;
 	int		 send_ok;	/* vpt_send_ok() when last looked */
@@ -491,8 +493,14 @@ tun_free(struct tun *tn)
 {
 	struct tun **pp;
 
-	while (tn->conns != NULL)
+	while (tn->conns != NULL) {
+		if (tn->conns->flushing) {
+			/* Its tail did not get out in time. */
+			tn->conns->rst = 1;
+			tn->conns->why = "tunnel closed";
+		}
 		conn_end(tn->conns);
+	}
 	for (pp = &tuns; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == tn) {
 			*pp = tn->next;
@@ -522,7 +530,11 @@ tun_free(struct tun *tn)
 	free(tn);
 }
 
-/* The tunnel died: every conn ends; the GOAWAY (if any) gets 1 s to leave. */
+/*
+ * The tunnel died: every conn ends, except streams that had finished
+ * cleanly (both FINs): they keep writing their tail to the local side,
+ * for at most -i (or -d). The GOAWAY (if any) gets 1 s to leave.
+ */
 static void
 tun_dead(struct tun *tn, int64_t now)
 {
@@ -549,8 +561,16 @@ tun_dead(struct tun *tn, int64_t now)
 		exit_status = strstr(vpt_reason(tn->t), "timeout") != NULL ?
 		    EX_TEMPFAIL : EX_DATAERR;
 	}
-	for (c = tn->conns; c != NULL; c = c->next)
-		conn_kill(c, "tunnel closed", 1);
+	tn->flush_by = now + (o.idle_ms > 0 ? o.idle_ms : o.drain_ms);
+	if (draining)
+		tn->flush_by = drain_by > now ? drain_by : now;
+	for (c = tn->conns; c != NULL; c = c->next) {
+		if (!c->dead && c->s != NULL && c->s->state == VPS_DEAD) {
+			c->flushing = 1;
+			mark(c);
+		} else
+			conn_kill(c, "tunnel closed", 1);
+	}
 	if (o.mode == CLIENT) {
 		if (vpt_ext_refused(tn->t) && !plain_forced) {
 			vplog_warn("tunnel %s: extended handshake refused, "
@@ -778,7 +798,8 @@ conns_ready(void)
 		for (i = 0; i < n; i++) {
 			c = ev[i].data.ptr;
 			e = ev[i].events;
-			if (c->dead || c->tun == NULL || c->tun->closing)
+			if (c->dead || c->tun == NULL ||
+			    (c->tun->closing && !c->flushing))
 				continue;
 			if ((e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
 			    (c->ev_reg & POLLOUT))
@@ -823,6 +844,18 @@ pending_open(struct tun *tn)
 		tn->nconns++;
 		mark(c);
 	}
+}
+
+/* Is there a tunnel that is not closing (client: no need to dial)? */
+static int
+live_tun(void)
+{
+	struct tun *tn;
+
+	for (tn = tuns; tn != NULL; tn = tn->next)
+		if (!tn->closing)
+			return 1;
+	return 0;
 }
 
 static struct tun *
@@ -1101,7 +1134,7 @@ run(void)
 		}
 		/* client: (re)connect, open waiting streams, expire waiters */
 		if (o.mode == CLIENT && !draining) {
-			if (tuns == NULL && (reconnect_at == 0 ||
+			if (!live_tun() && (reconnect_at == 0 ||
 			    now >= reconnect_at))
 				client_dial(now);
 			if ((tn = ready_tun()) != NULL)
@@ -1169,6 +1202,16 @@ run(void)
 			    now));
 			if (tn->closing) {
 				wait = earlier(wait, tn->close_by - now);
+				if (tn->nconns > 0)
+					wait = earlier(wait, tn->flush_by > now ?
+					    tn->flush_by - now : 0);
+				/* Finished streams still writing their tails. */
+				for (c = tn->dirty; c != NULL; c = cnext) {
+					cnext = c->dnext;
+					c->dmark = 0;
+					conn_register(c);
+				}
+				tn->dirty = NULL;
 				continue;
 			}
 			wait = earlier(wait, vpt_next_timeout(tn->t, now));
@@ -1195,7 +1238,7 @@ run(void)
 		pfd[np].events = POLLIN;
 		slots[np].kind = SL_CONN;
 		slots[np++].n = 1;
-		if (o.mode == CLIENT && tuns == NULL && reconnect_at > 0)
+		if (o.mode == CLIENT && !live_tun() && reconnect_at > 0)
 			wait = earlier(wait, reconnect_at - now);
 		if (pending != NULL)
 			wait = earlier(wait, 100);
@@ -1320,8 +1363,9 @@ run(void)
 			if (tn->closing) {
 				(void)vpt_flush(tn->t);
 				t = (int64_t)tn->link->ops->pending(tn->link);
-				if (t == 0 || now >= tn->close_by ||
-				    tn->link->ops->error(tn->link) != 0) {
+				if ((t == 0 || now >= tn->close_by ||
+				    tn->link->ops->error(tn->link) != 0) &&
+				    (tn->nconns == 0 || now >= tn->flush_by)) {
 					tun_free(tn);
 					if (stdio_server)
 						return exit_status;
