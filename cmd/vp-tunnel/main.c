@@ -533,7 +533,8 @@ tun_free(struct tun *tn)
 /*
  * The tunnel died: every conn ends, except streams that had finished
  * cleanly (both FINs): they keep writing their tail to the local side,
- * for at most -i (or -d). The GOAWAY (if any) gets 1 s to leave.
+ * for at most -i (or -d). The GOAWAY (if any) gets 1 s to leave, or
+ * the rest of the drain.
  */
 static void
 tun_dead(struct tun *tn, int64_t now)
@@ -543,7 +544,13 @@ tun_dead(struct tun *tn, int64_t now)
 	if (tn->closing)
 		return;
 	tn->closing = 1;
+	/*
+	 * A drain waits (up to -d) for the link to deliver what it still
+	 * holds: the streams ended once their bytes were handed to it.
+	 */
 	tn->close_by = now + 1000;
+	if (draining && drain_by > tn->close_by)
+		tn->close_by = drain_by;
 	/*
 	 * A clean end is worth an info line; a client whose link closes
 	 * before the handshake (an exec: command that failed, a wrong
