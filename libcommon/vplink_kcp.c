@@ -88,6 +88,7 @@ struct klisten {
 	struct rxq		rq;
 	struct ksess		*bucket[NBUCKET];
 	int			nsess;
+	int			stopped;	/* drain: no new sessions */
 	struct ksess		*ahead, *atail;
 	uint8_t			closed[NCLOSED][8];
 	size_t			nclosed;
@@ -946,7 +947,7 @@ ln_new_session(struct klisten *ln, uint8_t *buf, size_t len,
 	size_t klen = len;
 	uint32_t h;
 
-	if (ln->nsess >= ln->o.max_sessions)
+	if (ln->stopped || ln->nsess >= ln->o.max_sessions)
 		goto bad;
 	if (ln->o.keyed) {
 		if (vpcrypt_peek(buf, len, sender, &ctr) == -1)
@@ -1151,6 +1152,28 @@ ln_close(struct vplink_listener *l)
 	sodium_memzero(&ln->rx, sizeof(ln->rx));
 	sodium_memzero(&ln->o, sizeof(ln->o));
 	free(ln);
+}
+
+/*
+ * vplink_kcp_listen_stop()
+ * A drain: l creates no more sessions and drops those never accepted;
+ * accepted ones keep running through its socket. Returns the sessions
+ * it still serves (0: it may be closed).
+ */
+int
+vplink_kcp_listen_stop(struct vplink_listener *l)
+{
+	struct klisten *ln = l->ctx;
+	struct ksess *s;
+
+	ln->stopped = 1;
+	while ((s = ln->ahead) != NULL) {
+		ln->ahead = s->anext;
+		s->queued = 0;
+		ln_remove(ln, s);
+	}
+	ln->atail = NULL;
+	return ln->nsess;
 }
 
 static const struct vplink_listener_ops ln_ops = {

@@ -76,6 +76,13 @@ struct vplink_listener *vplink_kcp_listen(const struct vpendpoint *ep,
 int	vplink_kcp_check(const struct vpendpoint *ep, int passive, char *err,
 	    size_t errlen);
 
+/*
+ * A udp listener (from vplink_kcp_listen) in a drain: it creates no new
+ * sessions and drops the ones never accepted, while the accepted ones
+ * keep using its socket. Returns how many it still serves (0: close it).
+ */
+int	vplink_kcp_listen_stop(struct vplink_listener *l);
+
 /* Counters of one link (for logs and tests). */
 struct vplink_kcp_stats {
 	uint64_t	dgrams_in, dgrams_out, send_fail, bad_dgrams;

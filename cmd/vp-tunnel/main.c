@@ -1032,17 +1032,30 @@ setup_listeners(void)
 	return port;
 }
 
+/*
+ * Closes the listeners. In a drain (keep_dgram) a datagram listener
+ * only stops taking new sessions: its socket carries the sessions it
+ * serves, so it stays until they are gone (closing it would cut every
+ * tunnel with no GOAWAY).
+ */
 static void
-close_listeners(void)
+close_listeners(int keep_dgram)
 {
-	int i;
+	int i, k = 0;
 
-	for (i = 0; i < nlsn; i++)
+	for (i = 0; i < nlsn; i++) {
+		if (lsns[i].ll != NULL && keep_dgram &&
+		    strcmp(lsns[i].ll->kind, "udp") == 0 &&
+		    vplink_kcp_listen_stop(lsns[i].ll) > 0) {
+			lsns[k++] = lsns[i];
+			continue;
+		}
 		if (lsns[i].ll != NULL)
 			lsns[i].ll->ops->close(lsns[i].ll);
+	}
 	for (i = 0; i < nvl; i++)
 		vplisten_close(&vl[i], 1);
-	nlsn = 0;
+	nlsn = k;
 	nvl = 0;
 }
 
@@ -1118,7 +1131,7 @@ run(void)
 			drain_by = now + o.drain_ms;
 			vplog_info("shutting down: draining streams for "
 			    "%lld ms", (long long)o.drain_ms);
-			close_listeners();
+			close_listeners(1);
 			for (c = pending; c != NULL; c = cnext) {
 				cnext = c->next;
 				c->why = "shutting down";
@@ -1136,8 +1149,10 @@ run(void)
 						tun_dead(tn, now);
 					}
 			}
-			if (tuns == NULL)
+			if (tuns == NULL) {
+				close_listeners(0);
 				return 0;
+			}
 		}
 		/* client: (re)connect, open waiting streams, expire waiters */
 		if (o.mode == CLIENT && !draining) {

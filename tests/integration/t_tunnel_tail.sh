@@ -6,7 +6,7 @@
 need python3
 
 N=600000
-for kind in tcp; do
+for kind in tcp udp; do
 	listen_ready SPORT vp-tunnel server -1 -v "$kind:127.0.0.1:0" \
 	    sh -c "cat >/dev/null; head -c $N /dev/zero" 2>$T/s.$kind.log ||
 	    notok "$kind: server ready"
