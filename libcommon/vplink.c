@@ -201,15 +201,38 @@ stream_error(struct vplink *l)
 	return s->err;
 }
 
+/*
+ * Closes fd, but a standard descriptor (a stdio link) is pointed at
+ * /dev/null instead: closed, 0 or 1 would go to the next socket the
+ * program makes, which would then be taken for the link. If /dev/null
+ * cannot be opened the fd stays as it is.
+ */
+static void
+close_fd(int fd)
+{
+	int n;
+
+	if (fd > STDERR_FILENO) {
+		(void)close(fd);
+		return;
+	}
+	if ((n = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		return;
+	if (n != fd) {
+		(void)dup2(n, fd);
+		(void)close(n);
+	}
+}
+
 static void
 stream_close(struct vplink *l)
 {
 	struct vpstream *s = l->ctx;
 
 	if (s->wfd != -1 && s->wfd != s->rfd)
-		(void)close(s->wfd);
+		close_fd(s->wfd);
 	if (s->rfd != -1)
-		(void)close(s->rfd);
+		close_fd(s->rfd);
 	free(s->buf);
 	free(s);
 	free(l);

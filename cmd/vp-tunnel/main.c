@@ -139,6 +139,7 @@ static int64_t reconnect_at;
 static int64_t backoff;
 static int plain_forced;
 static int stdio_server;
+static int stdio_client;		/* PEER stdio: one link, no redial */
 static int exit_status;		/* stdio server: how the tunnel ended */
 
 /* UDP/KCP links: key, profile, knobs (-k, -M, -o) */
@@ -1156,8 +1157,8 @@ run(void)
 		}
 		/* client: (re)connect, open waiting streams, expire waiters */
 		if (o.mode == CLIENT && !draining) {
-			if (!live_tun() && (reconnect_at == 0 ||
-			    now >= reconnect_at))
+			if (!live_tun() && (!stdio_client || tuns == NULL) &&
+			    (reconnect_at == 0 || now >= reconnect_at))
 				client_dial(now);
 			if ((tn = ready_tun()) != NULL)
 				pending_open(tn);
@@ -1389,7 +1390,7 @@ run(void)
 				    tn->link->ops->error(tn->link) != 0) &&
 				    (tn->nconns == 0 || now >= tn->flush_by)) {
 					tun_free(tn);
-					if (stdio_server)
+					if (stdio_server || stdio_client)
 						return exit_status;
 				}
 			}
@@ -1551,6 +1552,7 @@ main(int argc, char *argv[])
 		o.peer = argv[0];
 		if (vpep_parse(o.peer, &peer_ep, err, sizeof(err)) == -1)
 			vplog_die(EX_USAGE, "PEER %s: %s", o.peer, err);
+		stdio_client = peer_ep.kind == VPEP_STDIO;
 		{
 			const struct vplink_transport *tr =
 			    vplink_transport_for(peer_ep.kind);
