@@ -94,6 +94,7 @@ struct dir {
 	size_t		 inpipe, cap;
 	unsigned char	*pre;
 	size_t		 prelen, preoff;
+	int		 prereply;	/* pre is our reply: not in bytes */
 	uint64_t	 bytes;
 	int		 eof, done;
 	int		 err;		/* what ended it, if not EOF */
@@ -942,7 +943,8 @@ pump_dir(struct conn *c, struct dir *d, int *more)
 			if (n < 0)
 				goto werr;
 			d->preoff += (size_t)n;
-			d->bytes += (uint64_t)n;
+			if (!d->prereply)
+				d->bytes += (uint64_t)n;
 			c->last = now;
 			if (d->preoff == d->prelen) {
 				free(d->pre);
@@ -1269,6 +1271,8 @@ won(struct conn *c, int slot)
 			if (n > 0) {
 				memcpy(c->d[1].pre, out, (size_t)n);
 				c->d[1].prelen = (size_t)n;
+				/* as vp-dispatch counts: the relay's bytes */
+				c->d[1].prereply = 1;
 			}
 		}
 		c->replied = 1;

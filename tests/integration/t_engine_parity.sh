@@ -399,5 +399,22 @@ engine_took idle && same_logs idle &&
     notok "[engine] vp-dial -i 1: the end line differs"
 kill "$LE" "$LPP"
 wait "$LE" "$LPP" 2>/dev/null
+
+# --- 9. vp-dispatch -v, SOCKS5 and CONNECT: the byte counts in the end
+# line are the relay's, without the success reply (the engine once
+# counted the reply in "bytes in": 10 more for SOCKS5, 39 for CONNECT)
+pair counts vp-dispatch -v || notok "counts: vp-listen"
+for p in "$PE" "$PP"; do
+	curl -s -m 10 -x "socks5h://127.0.0.1:$p" "http://127.0.0.1:$ORIGIN/blob" -o /dev/null
+	curl -s -m 10 -p -x "http://127.0.0.1:$p" "http://127.0.0.1:$ORIGIN/blob" -o /dev/null
+done
+wait_log "$T/counts.e.log" 'exited' 2
+wait_log "$T/counts.p.log" 'exited' 2
+engine_took counts && [ "$(grep -c ' bytes in' "$T/counts.p.log")" = 2 ] &&
+    same_logs counts &&
+    ok "[engine] SOCKS5 and CONNECT: the same byte counts as -P" ||
+    notok "[engine] SOCKS5 and CONNECT: byte counts differ from -P's"
+kill "$LE" "$LPP"
+wait "$LE" "$LPP" 2>/dev/null
 san "$T"/*.log
 finish
