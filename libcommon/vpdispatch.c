@@ -450,6 +450,9 @@ outbound(void)
 		    vpdsp.route);
 		exit(0);
 	case VPRULE_EXEC:
+		if (strcmp(vpdsp.arg, VPDSP_DIAL_ROUTE) == 0)
+			vpdsp_run_direct();
+		/* FALLTHROUGH */
 	case VPRULE_EXEC_EARLY:
 		vpdsp_run_exec(vpdsp.kind == VPRULE_EXEC_EARLY);
 	case VPRULE_SOCKS5:

@@ -24,6 +24,12 @@
  * returned it (with VPDSP_OPTSTR), without side effects: -1 with a
  * sentence in err for a bad value.
  */
+/*
+ * An exec route of exactly this command is the direct route spelled
+ * out: vp-dispatch and the engine both run it as direct (a plain HTTP
+ * request then gets 502/504 on a failed connect, as on direct).
+ */
+#define VPDSP_DIAL_ROUTE	"vp-dial %h %p"
 #define VPDSP_OPTSTR	":a:C:i:qr:sT:t:v"
 struct vpdsp_args {
 	const char	*users;		/* -a */

@@ -1720,7 +1720,7 @@ route(struct conn *c)
 		return;
 	case VPRULE_EXEC:
 		/* the default direct route spelled out runs here */
-		if (strcmp(x->arg, "vp-dial %h %p") != 0) {
+		if (strcmp(x->arg, VPDSP_DIAL_ROUTE) != 0) {
 			fork_child(c);
 			return;
 		}

@@ -416,5 +416,29 @@ engine_took counts && [ "$(grep -c ' bytes in' "$T/counts.p.log")" = 2 ] &&
     notok "[engine] SOCKS5 and CONNECT: byte counts differ from -P's"
 kill "$LE" "$LPP"
 wait "$LE" "$LPP" 2>/dev/null
+
+# --- 10. an "exec vp-dial %h %p" route is direct spelled out, in both:
+# a plain HTTP request to a closed port gets 502 (-P once ran vp-dial
+# without VP_REPLY and closed without a word)
+printf 'outbound dial exec vp-dial %%h %%p\ndefault dial\n' >"$T/dialrules"
+chmod 644 "$T/dialrules"
+vp-dispatch -C "$T/dialrules" || notok "dial route rules: compile"
+pair dialroute vp-dispatch -r "$T/dialrules" || notok "dial route: vp-listen"
+curl -s -m 10 -o /dev/null -w '%{http_code}' -x "http://127.0.0.1:$PE" \
+    "http://127.0.0.1:$DEAD/" >"$T/dialroute.e.out"
+curl -s -m 10 -o /dev/null -w '%{http_code}' -x "http://127.0.0.1:$PP" \
+    "http://127.0.0.1:$DEAD/" >"$T/dialroute.p.out"
+wait_log "$T/dialroute.e.log" 'exited' 1
+wait_log "$T/dialroute.p.log" 'exited' 1
+[ "$(cat "$T/dialroute.p.out")" = 502 ] &&
+    ok "[-P] plain HTTP on an exec vp-dial %h %p route to a closed port: 502" ||
+    { notok "[-P] exec vp-dial route: '$(cat "$T/dialroute.p.out")'"; cat "$T/dialroute.p.log"; }
+engine_took dialroute && same "$T/dialroute.e.out" "$T/dialroute.p.out" &&
+    [ "$(status "$T/dialroute.e.log" 1)" = "$(status "$T/dialroute.p.log" 1)" ] &&
+    same_logs dialroute &&
+    ok "[engine] the same route: the same reply, exit and log as -P" ||
+    notok "[engine] exec vp-dial route: '$(cat "$T/dialroute.e.out")', exit $(status "$T/dialroute.e.log" 1)"
+kill "$LE" "$LPP"
+wait "$LE" "$LPP" 2>/dev/null
 san "$T"/*.log
 finish
