@@ -18,6 +18,7 @@
 struct ping {
 	uint64_t	id;
 	int64_t		deadline;
+	uint64_t	out_mark;	/* out_total when sent or last extended */
 };
 
 struct vptun {
@@ -57,6 +58,8 @@ struct vptun {
 
 	int64_t		 hs_deadline;
 	int64_t		 last_read;
+	uint64_t	 out_total;	/* bytes the link took from us */
+	uint64_t	 ka_out_mark;	/* out_total at the last keepalive tick */
 	int64_t		 ka_next;
 	struct ping	 pings[NPINGS];
 	int		 npings;
@@ -442,6 +445,7 @@ vpt_flush(struct vptun *t)
 		r = t->cb.output(t->cb.arg, t->q + t->qoff, room);
 		if (r <= 0)
 			break;
+		t->out_total += r;
 		t->qoff += r;
 		t->qlen -= r;
 	}
@@ -458,6 +462,8 @@ emit(struct vptun *t, const uint8_t *p, size_t n)
 
 	if (t->qlen == 0 && t->cb.room(t->cb.arg) >= n) {
 		r = t->cb.output(t->cb.arg, p, n);
+		if (r > 0)
+			t->out_total += r;
 		if (r == (ssize_t)n)
 			return;
 		if (r > 0) {
@@ -603,6 +609,7 @@ become_ready(struct vptun *t, int ext, int64_t now)
 	t->extended = ext;
 	t->tcredit = ext ? t->p_twin : 0;
 	t->ka_next = now + t->cfg.ka_interval_ms;
+	t->ka_out_mark = t->out_total;
 }
 
 static int
@@ -1130,7 +1137,7 @@ void
 vpt_tick(struct vptun *t, int64_t now)
 {
 	uint8_t f[VPF_HDRLEN + VPF_PINGLEN];
-	int i;
+	int i, busy;
 
 	if (t->state == VPT_DEAD)
 		return;
@@ -1144,6 +1151,17 @@ vpt_tick(struct vptun *t, int64_t now)
 			i++;
 			continue;
 		}
+		if (t->pings[i].out_mark != t->out_total) {
+			/*
+			 * The link kept taking our bytes since the PING: it
+			 * moves, slowly, and the PING may still be queued
+			 * behind them. Not a loss yet.
+			 */
+			t->pings[i].out_mark = t->out_total;
+			t->pings[i].deadline = now + t->cfg.ka_timeout_ms;
+			i++;
+			continue;
+		}
 		t->pings[i] = t->pings[--t->npings];
 		if (t->success <= 0) {
 			(void)fail(t, 1, "keepalive response timeout");
@@ -1152,15 +1170,24 @@ vpt_tick(struct vptun *t, int64_t now)
 		t->success--;
 	}
 	if (now >= t->ka_next) {
+		/*
+		 * A PING only when the tunnel is idle: nothing read for
+		 * ka_idle_ms, nothing written since the last tick, nothing
+		 * queued to write here or in the link (wire-spec 1.6).
+		 */
 		t->ka_next = now + t->cfg.ka_interval_ms;
-		if (t->qlen == 0 && now - t->last_read > t->cfg.ka_idle_ms &&
+		busy = t->out_total != t->ka_out_mark || t->qlen > 0 ||
+		    (t->cb.pending != NULL && t->cb.pending(t->cb.arg) > 0);
+		if (!busy && now - t->last_read > t->cfg.ka_idle_ms &&
 		    t->npings < NPINGS) {
 			t->ping_id++;
 			(void)vpf_put_ping(f, sizeof(f), t->ping_id, 0);
 			emit(t, f, sizeof(f));
 			t->pings[t->npings].id = t->ping_id;
+			t->pings[t->npings].out_mark = t->out_total;
 			t->pings[t->npings++].deadline = now + t->cfg.ka_timeout_ms;
 		}
+		t->ka_out_mark = t->out_total;
 	}
 }
 
@@ -1353,6 +1380,8 @@ vpt_send(struct vptun *t, struct vpt_stream *s, uint8_t *frame, size_t n)
 	}
 	vpf_hdr_put(frame, n, VPF_DATA, 0, s->id);
 	r = t->cb.output(t->cb.arg, frame, VPF_HDRLEN + n);
+	if (r > 0)
+		t->out_total += r;
 	if (r != (ssize_t)(VPF_HDRLEN + n)) {
 		/* A link must take what it said it has room for. */
 		if (r > 0)

@@ -168,6 +168,13 @@ struct vpt_cb {
 	void	(*reset)(void *arg, struct vpt_stream *s, const char *why);
 	/* A non-fatal protocol event worth a log line (may be NULL). */
 	void	(*notice)(void *arg, const char *msg);
+	/*
+	 * Bytes the link took but has not sent yet (may be NULL: none).
+	 * No PING is sent while it is not 0: queued behind bulk data on a
+	 * slow link it would miss its answer deadline (wire-spec 1.6:
+	 * PING only when nothing is queued to write).
+	 */
+	size_t	(*pending)(void *arg);
 };
 
 /*

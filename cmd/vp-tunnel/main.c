@@ -304,6 +304,14 @@ cb_output(void *arg, const void *p, size_t n)
 	return vplink_write(tn->link, p, n);
 }
 
+static size_t
+cb_pending(void *arg)
+{
+	struct tun *tn = arg;
+
+	return tn->link->ops->pending(tn->link);
+}
+
 static int
 start_forward(struct conn *c)
 {
@@ -467,6 +475,7 @@ tun_new(struct vplink *link)
 		.room = cb_room, .output = cb_output, .accept = cb_accept,
 		.established = cb_established, .deliver = cb_deliver,
 		.fin = cb_fin, .reset = cb_reset, .notice = cb_notice,
+		.pending = cb_pending,
 	};
 	struct vpt_config cfg = o.cfg;
 	struct tun *tn;

@@ -22,6 +22,7 @@ struct end {
 	size_t	 limit;		/* room cap */
 	int	 accept_ret;
 	int	 deliver_stall;	/* deliver takes nothing */
+	size_t	 pending;	/* bytes the fake link has not sent */
 	uint8_t	 got[1 << 21];	/* delivered/consumed bytes, all streams */
 	size_t	 ngot;
 	int	 accepted, established, fins, resets;
@@ -47,6 +48,12 @@ output(void *arg, const void *p, size_t n)
 	memcpy(e->out + e->len, p, n);
 	e->len += n;
 	return n;
+}
+
+static size_t
+cb_pending(void *arg)
+{
+	return ((struct end *)arg)->pending;
 }
 
 static int
@@ -112,7 +119,7 @@ mk(struct end *e, enum vpt_role role, int ext, struct vpt_config *over)
 {
 	struct vpt_config c;
 	struct vpt_cb cb = { e, room, output, cb_accept, cb_established,
-	    cb_deliver, cb_fin, cb_reset, NULL };
+	    cb_deliver, cb_fin, cb_reset, NULL, cb_pending };
 
 	memset(e, 0, sizeof(*e));
 	e->limit = sizeof(e->out);
@@ -976,6 +983,64 @@ START_TEST(keepalive_no_ping_when_busy)
 }
 END_TEST
 
+/*
+ * Plain mode, a bulk upload over a slow link: nothing is read back, but
+ * the link still holds data to send: a PING would wait behind it and
+ * miss its deadline, so none goes until the link has drained.
+ */
+START_TEST(keepalive_no_ping_while_link_busy)
+{
+	pair(0, 1);
+	ce->len = 0;
+	ce->pending = 4 * 1024 * 1024;
+	now += 10000;
+	vpt_tick(ct, now);
+	ck_assert(!has_frame(ce, VPF_PING, 0, 0));
+	now += 10000;
+	vpt_tick(ct, now);
+	ck_assert(!has_frame(ce, VPF_PING, 0, 0));
+	ck_assert_int_eq(vpt_state(ct), VPT_READY);
+	/* Drained: the next tick pings. */
+	ce->pending = 0;
+	now += 10000;
+	vpt_tick(ct, now);
+	ck_assert(has_frame(ce, VPF_PING, 0, 0));
+}
+END_TEST
+
+/*
+ * A PING whose answer is late while the link keeps taking our bytes is
+ * queued behind them, not lost: its deadline moves. Once the link stops
+ * taking bytes, a fresh tunnel fails on it. And a tunnel that wrote
+ * since the last tick is not idle: no PING.
+ */
+START_TEST(keepalive_slow_link_extends)
+{
+	struct vpt_stream *c;
+
+	pair(0, 1);
+	c = open_one();
+	now += 10000;
+	send_bytes(ct, c, "x", 1);
+	ce->len = 0;
+	vpt_tick(ct, now);
+	ck_assert(!has_frame(ce, VPF_PING, 0, 0));	/* wrote: not idle */
+	now += 10000;
+	vpt_tick(ct, now);
+	ck_assert(has_frame(ce, VPF_PING, 0, 0));
+	ce->len = 0;					/* the answer is late */
+	send_bytes(ct, c, "y", 1);
+	ce->len = 0;
+	now += 5000;
+	vpt_tick(ct, now);
+	ck_assert_int_eq(vpt_state(ct), VPT_READY);	/* link moving */
+	now += 5000;
+	vpt_tick(ct, now);
+	ck_assert_int_eq(vpt_state(ct), VPT_DEAD);	/* stuck: lost */
+	ck_assert_str_eq(vpt_reason(ct), "keepalive response timeout");
+}
+END_TEST
+
 START_TEST(keepalive_warm_survives_two_losses)
 {
 	int i;
@@ -1079,6 +1144,8 @@ suite(void)
 	tcase_add_test(tc, limit_frame);
 	tcase_add_test(tc, keepalive_fresh_fails_first_loss);
 	tcase_add_test(tc, keepalive_no_ping_when_busy);
+	tcase_add_test(tc, keepalive_no_ping_while_link_busy);
+	tcase_add_test(tc, keepalive_slow_link_extends);
 	tcase_add_test(tc, keepalive_warm_survives_two_losses);
 	tcase_add_test(tc, ping_answered);
 	tcase_add_test(tc, backpressure_order);
