@@ -612,16 +612,30 @@ flush_probe(struct vpkcp *k)
 }
 
 /* Sends queued segments the window allows. */
-static void
-flush_new(struct vpkcp *k)
+/*
+ * The segments that may be in flight: the send window, the peer's
+ * receive window and, unless nc, the congestion window. flush_new()
+ * and vpkcp_check() must agree on it, or check() says "now" while
+ * nothing may go (a busy loop).
+ */
+static uint32_t
+send_window(const struct vpkcp *k)
 {
-	uint32_t wnd = (uint32_t)k->cfg.sndwnd, rtomin;
-	struct sslot *s;
+	uint32_t wnd = (uint32_t)k->cfg.sndwnd;
 
 	if (k->rmt_wnd < wnd)
 		wnd = k->rmt_wnd;
 	if (!k->cfg.nc && k->cwnd < wnd)
 		wnd = k->cwnd;
+	return wnd;
+}
+
+static void
+flush_new(struct vpkcp *k)
+{
+	uint32_t wnd = send_window(k), rtomin;
+	struct sslot *s;
+
 	rtomin = k->cfg.nodelay == 0 ? k->rx_rto >> 3 : 0;
 	while (k->snd_nxt != k->snd_end &&
 	    diff(k->snd_nxt, k->snd_una + wnd) < 0) {
@@ -752,8 +766,7 @@ vpkcp_check(const struct vpkcp *k, uint32_t now)
 	if (!k->updated || k->nacks > 0 || k->probe != 0)
 		return now;
 	if (k->snd_nxt != k->snd_end && diff(k->snd_nxt,
-	    k->snd_una + (k->rmt_wnd < (uint32_t)k->cfg.sndwnd ?
-	    k->rmt_wnd : (uint32_t)k->cfg.sndwnd)) < 0)
+	    k->snd_una + send_window(k)) < 0)
 		return now;
 	if (k->snd_una == k->snd_end && k->rmt_wnd > 0)
 		return now + IDLE_CHECK;

@@ -751,6 +751,45 @@ START_TEST(maxrto_caps_first_rto)
 }
 END_TEST
 
+/*
+ * nc=0: while the congestion window holds data back, vpkcp_check() must
+ * not say "now" (the program would poll with a 0 timeout: 100% CPU);
+ * it agrees with flush about the window.
+ */
+START_TEST(check_honours_cwnd)
+{
+	struct vpkcp_config c;
+	struct vpkcp *k;
+	static uint8_t buf[100 * 1300];
+	uint32_t t0 = 1000, at;
+	size_t n0;
+
+	vpkcp_config_default(&c);
+	c.nc = 0;
+	k = vpkcp_new(1, &c, cap_cb, NULL, t0);
+	vpkcp_update(k, t0);
+	ck_assert_int_gt(vpkcp_send(k, buf, sizeof(buf)), 0);
+	vpkcp_update(k, t0);			/* cwnd 1: one segment left */
+	n0 = nout;
+	ck_assert_uint_gt(n0, 0);
+	at = vpkcp_check(k, t0);
+	ck_assert_uint_gt(at, t0);		/* nothing may go: wait */
+	vpkcp_update(k, t0);
+	ck_assert_uint_eq(nout, n0);
+	vpkcp_free(k);
+	/* nc=1: the same queue goes out up to the windows at once. */
+	c.nc = 1;
+	k = vpkcp_new(1, &c, cap_cb, NULL, t0);
+	vpkcp_update(k, t0);
+	ck_assert_int_gt(vpkcp_send(k, buf, sizeof(buf)), 0);
+	n0 = nout;
+	ck_assert_uint_eq(vpkcp_check(k, t0), t0);
+	vpkcp_update(k, t0);
+	ck_assert_uint_gt(nout, n0);
+	vpkcp_free(k);
+}
+END_TEST
+
 START_TEST(config)
 {
 	struct vpkcp_config c;
@@ -784,6 +823,7 @@ suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, config);
 	tcase_add_test(tc, maxrto_caps_first_rto);
+	tcase_add_test(tc, check_honours_cwnd);
 	tcase_add_test(tc, wire_vector);
 	tcase_add_test(tc, hostile_segments);
 	tcase_add_test(tc, clean_both_ways);
