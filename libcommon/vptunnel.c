@@ -1223,7 +1223,8 @@ vpt_new(const struct vpt_config *c, const struct vpt_cb *cb, int64_t now)
 	t->cfg = *c;
 	t->cb = *cb;
 	vpf_dec_init(&t->dec, c->max_frame ? c->max_frame : VPF_LENMAX);
-	t->next_sid = 1;
+	t->next_sid = c->first_sid > 0 && (c->first_sid & 1) &&
+	    c->first_sid <= VPF_SIDMAX ? c->first_sid : 1;
 	t->hs_deadline = now + c->handshake_ms;
 	t->last_read = now;
 	if (c->role == VPT_CLIENT) {

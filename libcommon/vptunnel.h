@@ -138,6 +138,8 @@ struct vpt_config {
 	int64_t		ka_interval_ms;	/* keepalive tick (vproxy: 10 s/30 s) */
 	int64_t		ka_idle_ms;	/* PING only after this long without input */
 	int64_t		ka_timeout_ms;	/* PING answer timeout */
+	uint32_t	first_sid;	/* client: first stream id, odd (0: 1); */
+					/* tests start near the end of the ids */
 };
 
 /* Fills c with the defaults for role (vproxy's timings, 256 KiB windows). */

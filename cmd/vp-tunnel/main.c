@@ -103,6 +103,7 @@ struct tun {
 	struct conn	*conns;
 	uint32_t	 nconns;
 	int		 closing;	/* DEAD: flushing GOAWAY, then close */
+	int		 exhausted;	/* client: stream ids used up */
 	int64_t		 close_by;
 	int64_t		 flush_by;	/* finished streams' tails, until */
 	int		 was_ready;
@@ -566,7 +567,7 @@ tun_dead(struct tun *tn, int64_t now)
 	 * before the handshake (an exec: command that failed, a wrong
 	 * port) gets a warning, or a user would see nothing at all.
 	 */
-	if ((tn->was_ready || o.mode == SERVER) && (draining ||
+	if ((tn->was_ready || o.mode == SERVER) && (draining || tn->exhausted ||
 	    vpt_peer_goaway(tn->t) ||
 	    strcmp(vpt_reason(tn->t), "link closed by peer") == 0)) {
 		vplog_info("tunnel %s: closed: %s", tn->link->peer,
@@ -850,8 +851,19 @@ pending_open(struct tun *tn)
 
 	for (c = pending; c != NULL; c = next) {
 		next = c->next;
-		if ((s = vpt_open(tn->t, c)) == NULL)
+		if ((s = vpt_open(tn->t, c)) == NULL) {
+			if (errno == ENOSPC) {
+				/*
+				 * Ids used up: new streams go to a new tunnel;
+				 * this one ends (GOAWAY) once its streams have.
+				 */
+				vplog_info("tunnel %s: stream ids used up, "
+				    "opening a new tunnel", tn->link->peer);
+				tn->exhausted = 1;
+				reconnect_at = 0;
+			}
 			return;
+		}
 		conn_unlink(&pending, c);
 		npending--;
 		c->tun = tn;
@@ -870,7 +882,7 @@ live_tun(void)
 	struct tun *tn;
 
 	for (tn = tuns; tn != NULL; tn = tn->next)
-		if (!tn->closing)
+		if (!tn->closing && !tn->exhausted)
 			return 1;
 	return 0;
 }
@@ -881,7 +893,8 @@ ready_tun(void)
 	struct tun *tn;
 
 	for (tn = tuns; tn != NULL; tn = tn->next)
-		if (!tn->closing && vpt_state(tn->t) == VPT_READY)
+		if (!tn->closing && !tn->exhausted &&
+		    vpt_state(tn->t) == VPT_READY)
 			return tn;
 	return NULL;
 }
@@ -1390,6 +1403,8 @@ run(void)
 				else
 					mark(c);
 			}
+			if (tn->exhausted && tn->nconns == 0 && !tn->closing)
+				vpt_goaway(tn->t, "stream ids used up");
 			if (vpt_state(tn->t) == VPT_DEAD)
 				tun_dead(tn, now);
 			if (tn->closing) {
@@ -1445,6 +1460,10 @@ main(int argc, char *argv[])
 	argc--;
 	argv++;
 	vpt_config_default(&o.cfg, o.mode == CLIENT ? VPT_CLIENT : VPT_SERVER);
+	/* For tests: start stream ids near their end (see ENVIRONMENT). */
+	if (getenv("VP_TUNNEL_FIRST_SID") != NULL)
+		o.cfg.first_sid = (uint32_t)strtonum(
+		    getenv("VP_TUNNEL_FIRST_SID"), 1, VPF_SIDMAX, NULL) | 1;
 	o.notify_fd = -1;
 	o.drain_ms = 5000;
 	o.wait_ms = 10000;

@@ -5,6 +5,7 @@
  * a fake clock, limits -> GOAWAY.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -857,6 +858,30 @@ START_TEST(flow_stalled_many)
 }
 END_TEST
 
+/* Ids run out: ENOSPC, the tunnel itself stays usable (the program moves on). */
+START_TEST(sids_exhausted)
+{
+	struct vpt_config c;
+	struct vpt_stream *a;
+
+	vpt_config_default(&c, VPT_CLIENT);
+	c.first_sid = VPF_SIDMAX - 2;
+	ct = mk(ce, VPT_CLIENT, 1, &c);
+	st = mk(se, VPT_SERVER, 1, NULL);
+	ck_assert_int_eq(pump(), 0);
+	a = open_one();
+	ck_assert_uint_eq(a->id, VPF_SIDMAX - 2);
+	ck_assert_uint_eq(open_one()->id, VPF_SIDMAX);
+	errno = 0;
+	ck_assert_ptr_null(vpt_open(ct, NULL));
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_int_eq(vpt_state(ct), VPT_READY);
+	send_bytes(ct, a, "x", 1);
+	ck_assert_int_eq(pump(), 0);
+	ck_assert_uint_eq(se->ngot, 1);
+}
+END_TEST
+
 START_TEST(flow_overrun_fatal)
 {
 	struct vpt_config c;
@@ -1138,6 +1163,7 @@ suite(void)
 	tcase_add_test(tc, goaway_received);
 	tcase_add_test(tc, flow_stalled_reader);
 	tcase_add_test(tc, flow_stalled_many);
+	tcase_add_test(tc, sids_exhausted);
 	tcase_add_test(tc, flow_overrun_fatal);
 	tcase_add_test(tc, plain_buffer_cap);
 	tcase_add_test(tc, limit_streams);
