@@ -65,6 +65,7 @@ struct vpdsp {
 	unsigned char	*pre;		/* bytes the outbound gets first */
 	size_t		 prelen;
 	int		 framed;	/* a plain HTTP request: body below */
+	int		 bodymore;	/* bytes came after it (dropped) */
 	struct vphb	 body;		/* where its body ends */
 };
 

@@ -70,6 +70,7 @@ vpdsp_frame(void)
 	if (vpdsp.prelen <= hl)
 		return;
 	n = vphb_feed(&vpdsp.body, vpdsp.pre + hl, vpdsp.prelen - hl);
+	vpdsp.bodymore = n >= 0 && (size_t)n < vpdsp.prelen - hl;
 	vpdsp.prelen = hl + (n > 0 ? (size_t)n : 0);
 }
 
@@ -115,6 +116,7 @@ dial(const struct vpproxy *px, size_t npx)
 		ro.prelen = vpdsp.prelen;
 		/* one request: its body, nothing after it (vphttpbody.h) */
 		ro.body = &vpdsp.body;
+		ro.bodymore = vpdsp.bodymore;
 		(void)vpnet_loopback_bufs(0);
 		(void)vpnet_loopback_bufs(c.out);
 		if (vphb_failed(&vpdsp.body)) {
@@ -227,8 +229,8 @@ inject(const char *cmd, struct vpenv *e)
 		vpdsp_fail(VPR_INTERNAL, "%s: %s", cmd, strerror(errno));
 	close(p[0]);
 	if (vpio_writeall(p[1], vpdsp.pre, vpdsp.prelen) == vpdsp.prelen &&
-	    !(vpdsp.framed && (vphb_done(&vpdsp.body) ||
-	    vphb_failed(&vpdsp.body)))) {
+	    !(vpdsp.framed && (vphb_failed(&vpdsp.body) ||
+	    (vphb_done(&vpdsp.body) && vpdsp.bodymore)))) {
 		for (;;) {
 			pf[0].fd = 0;
 			pf[0].events = POLLIN;
@@ -243,6 +245,13 @@ inject(const char *cmd, struct vpenv *e)
 				break;
 			if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			/*
+			 * The request complete: what the client sends next
+			 * (a request, EOF) ends the command's input; not
+			 * before, or the origin sees a half-close at once.
+			 */
+			if (vpdsp.framed && vphb_done(&vpdsp.body))
+				break;
 			want = sizeof(buf);
 			if (vpdsp.framed && vphb_raw(&vpdsp.body) > 0 &&
 			    vphb_raw(&vpdsp.body) < want)
@@ -256,9 +265,7 @@ inject(const char *cmd, struct vpenv *e)
 			k = vpdsp.framed ? vphb_feed(&vpdsp.body, buf,
 			    (size_t)n) : n;
 			if (k < 0 || vpio_writeall(p[1], buf, (size_t)k) !=
-			    (size_t)k)
-				break;
-			if (vpdsp.framed && vphb_done(&vpdsp.body))
+			    (size_t)k || k < n)
 				break;
 		}
 	}

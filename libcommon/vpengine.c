@@ -139,6 +139,7 @@ struct conn {
 	int		 replied;
 	int		 plain;		/* a plain HTTP request */
 	struct vphb	 body;		/* plain: where its body ends */
+	int		 bodymore;	/* plain: bytes came after it */
 	int		 ready;		/* on the ready list */
 	int		 lingered;
 	int		 cloop;		/* the client is on loopback */
@@ -894,6 +895,7 @@ body_in(struct conn *c, struct dir *d)
 	struct vphb t;
 	uint64_t raw = vphb_raw(&c->body);
 	ssize_t n, k;
+	int more;
 
 	if (raw > 0) {
 		n = splice(d->src, NULL, d->p[1], NULL, raw < d->cap ?
@@ -911,10 +913,13 @@ body_in(struct conn *c, struct dir *d)
 		errno = EPROTO;
 		return -1;
 	}
+	more = k < n;
 	n = splice(d->src, NULL, d->p[1], NULL, (size_t)k,
 	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-	if (n == k)
+	if (n == k) {
 		c->body = t;
+		c->bodymore = more;
+	}
 	else if (n > 0)		/* the pipe took less: parse only that */
 		(void)vphb_feed(&c->body, pk, (size_t)n);
 	return n;
@@ -977,10 +982,26 @@ pump_dir(struct conn *c, struct dir *d, int *more)
 			errno = EPROTO;
 			return -1;
 		}
-		/* a plain request complete: what follows is not relayed */
+		/*
+		 * A plain request complete: the client is watched, no
+		 * longer relayed. What comes next (another request, EOF),
+		 * or the response's end, ends this direction; only then
+		 * does the origin get its EOF (some take a half-close for
+		 * an abort: Go's net/http cancels the request).
+		 */
 		if (c->plain && d == &c->d[0] && vphb_done(&c->body)) {
-			d->eof = 1;
-			continue;
+			unsigned char b;
+
+			if (c->bodymore || c->d[1].done ||
+			    (n = recv(d->src, &b, 1, MSG_PEEK | MSG_DONTWAIT)) >= 0) {
+				d->eof = 1;
+				continue;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			goto fail;
 		}
 		if (d->p[0] < 0 && pipe_get(d) == -1)
 			return -1;
@@ -1096,7 +1117,10 @@ pump_dirs(struct conn *c, int mask)
 	int more = 0;
 
 	if (((mask & 1) && pump_dir(c, &c->d[0], &more) == -1) ||
-	    ((mask & 2) && pump_dir(c, &c->d[1], &more) == -1)) {
+	    ((mask & 2) && pump_dir(c, &c->d[1], &more) == -1) ||
+	    /* a plain request's response over: the client's side too */
+	    (c->plain && c->d[1].done && !c->d[0].done &&
+	    vphb_done(&c->body) && pump_dir(c, &c->d[0], &more) == -1)) {
 		relay_end(c, errno, 0);
 		return 1;
 	}
@@ -1284,6 +1308,7 @@ won(struct conn *c, int slot)
 			vphb_init(&c->body, c->x->hs.req.body,
 			    c->x->hs.req.bodylen);
 			n = vphb_feed(&c->body, c->x->buf, c->x->blen);
+			c->bodymore = n >= 0 && (size_t)n < c->x->blen;
 			c->x->blen = n > 0 ? (size_t)n : 0;
 		}
 		if (c->x->headlen + c->x->blen > 0) {

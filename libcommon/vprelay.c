@@ -235,8 +235,30 @@ dir_pump(struct vpdir *d, int *moved)
 			dir_close_out(d);
 			return 0;
 		}
-		/* Input. */
-		if (dir_can_read(d) && (d->inb || d->in_ready ||
+		/*
+		 * The request is complete: a_in is watched, no longer
+		 * relayed. What comes next, another request or EOF, ends
+		 * the direction; only then does the origin get its EOF
+		 * (some take a half-close for an abort: Go's net/http
+		 * cancels the request).
+		 */
+		if (d->body != NULL && vphb_done(d->body)) {
+			if (!d->eof && (d->inb || d->in_ready)) {
+				char tail[512];
+
+				/* a socket keeps it (for the caller to drain) */
+				r = d->ikind == K_SOCK ? recv(d->in, tail, 1,
+				    MSG_PEEK | MSG_DONTWAIT) :
+				    read(d->in, tail, sizeof(tail));
+				if (r >= 0) {
+					d->eof = 1;
+					progress = 1;
+				} else if (errno == EAGAIN || errno == EINTR)
+					d->in_ready = 0;
+				else
+					goto fail;
+			}
+		} else if (dir_can_read(d) && (d->inb || d->in_ready ||
 		    (!d->splice && d->inpipe > 0))) {
 			if (d->splice) {
 				want = d->pipesz - d->inpipe;
@@ -282,12 +304,21 @@ dir_pump(struct vpdir *d, int *moved)
 				r = read(src, d->buf + d->len, got_want);
 				if (r > 0 && src == d->p[0])
 					d->inpipe -= r;
-				/* the body's bytes only: the rest is dropped */
-				if (r > 0 && src == d->in && d->body != NULL &&
-				    (r = vphb_feed(d->body, d->buf + d->len,
-				    (size_t)r)) < 0) {
-					errno = EPROTO;
-					goto fail;
+				/*
+				 * the body's bytes only: the rest is dropped,
+				 * and being there ends the direction
+				 */
+				if (r > 0 && src == d->in && d->body != NULL) {
+					ssize_t k = vphb_feed(d->body,
+					    d->buf + d->len, (size_t)r);
+
+					if (k < 0) {
+						errno = EPROTO;
+						goto fail;
+					}
+					if (k < r)
+						d->eof = 1;
+					r = k;
 				}
 				if (r > 0)
 					d->len += r;
@@ -316,9 +347,6 @@ dir_pump(struct vpdir *d, int *moved)
 			} else
 				goto fail;
 		}
-		/* the request is complete: end the direction as at EOF */
-		if (d->body != NULL && vphb_done(d->body))
-			d->eof = 1;
 		if (!progress)
 			break;
 	}
@@ -424,7 +452,8 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 		/* chunked framing is looked at: copy, don't splice */
 		if (vphb_raw(opts->body) == 0)
 			dir[0].splice = 0;
-		if (vphb_done(opts->body) || vphb_failed(opts->body))
+		if (vphb_failed(opts->body) ||
+		    (vphb_done(opts->body) && opts->bodymore))
 			dir[0].eof = 1;
 	}
 	if (dir_alloc(&dir[0]) == -1 || dir_alloc(&dir[1]) == -1) {
@@ -468,6 +497,12 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 		if (opts->stop != NULL && *opts->stop) {
 			stats->end = VPRELAY_STOPPED;
 			break;
+		}
+		/* the request complete and its response over: nothing left */
+		if (dir[0].body != NULL && vphb_done(dir[0].body) &&
+		    dir[1].done && !dir[0].done && !dir_pending(&dir[0])) {
+			dir[0].eof = 1;
+			dir_close_out(&dir[0]);
 		}
 		if (dir[0].done && dir[1].done) {
 			stats->end = VPRELAY_DONE;

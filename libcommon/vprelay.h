@@ -56,13 +56,16 @@ struct vprelay_opts {
 	/*
 	 * Non-NULL: a_in carries one HTTP request body framed by it
 	 * (vphttpbody.h; pre-data is not fed to it). a->b passes the
-	 * body's bytes only: once the body is complete a_in is not read
-	 * any more and b_out is shut down as at EOF (what a_in sends
-	 * after is not relayed; a chunked body is copied, a length
-	 * spliced at most up to its end). Malformed framing is an error
-	 * (EPROTO).
+	 * body's bytes only (a chunked body is copied, a length spliced
+	 * at most up to its end); once the body is complete a_in is
+	 * watched, not relayed: what it sends next (another request, or
+	 * EOF), or the end of b->a, shuts b_out down as at EOF, not
+	 * before. Malformed framing is an error (EPROTO).
 	 */
 	struct vphb	*body;
+	int		 bodymore;	/* bytes came after the body already
+					   (dropped from pre): shut b_out
+					   once the body is through */
 };
 
 enum vprelay_end {

@@ -13,10 +13,13 @@ ignores "Connection: close", as misconfigured servers do) and writes,
 per connection, the raw bytes received (LOGDIR/conn.N.raw) and one line
 per request (LOGDIR/requests.log): "METHOD PATH LEN SHA256 AUTH", AUTH
 "auth" if a Proxy-Authorization header reached it. Its response body is
-the request body's sha256 in hex.
+the request body's sha256 in hex; for the path /halfclose it is
+"eof" or "open": whether the connection was shut for writing (a FIN)
+within 0.5 s of the complete request.
 """
 import hashlib
 import os
+import select
 import socket
 import sys
 import threading
@@ -100,6 +103,12 @@ def origin_conn(c, logdir, n, lock):
                             path.decode(), len(body), sha,
                             "auth" if auth else "-"))
             out = sha.encode() + b"\n"
+            if path == b"/halfclose":
+                # an origin that takes a half-close for an abort (Go's
+                # net/http cancels the request's context) sees it here
+                r, _, _ = select.select([c], [], [], 0.5)
+                out = b"eof\n" if r and not c.recv(1, socket.MSG_PEEK) \
+                    else b"open\n"
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n"
                       % len(out) + out)
     except (OSError, EOFError, ValueError):

@@ -102,6 +102,14 @@ run_mode() {
 		notok "[$m $what] awkward chunks: client '$out', origin: $(reqs | tr '\n' ';')"
 	fi
 
+	# (f) the origin gets no FIN right after a complete request: some
+	# take it for an abort (Go's net/http cancels the request). It
+	# comes when the client sends more or closes (see (a), (b)).
+	out=$($X "http://127.0.0.1:$O/halfclose")
+	[ "$out" = open ] &&
+	    ok "[$m $what] no half-close to the origin after a complete request" ||
+	    notok "[$m $what] the origin saw a FIN right after the request: '$out'"
+
 	# (e) malformed chunked framing; a Content-Length body with more after it
 	clear
 	out=$(timeout 20 $K badchunk "$P" "$O" | head -1)

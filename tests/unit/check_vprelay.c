@@ -484,8 +484,8 @@ END_TEST
 
 /*
  * opts.body: a->b carries one HTTP request: its body and nothing after
- * it, then b_out is shut down while a_in stays open; the other way
- * flows to its end. Malformed chunked framing is EPROTO.
+ * it; what follows (left unread in a_in) shuts b_out down; the other
+ * way flows to its end. Malformed chunked framing is EPROTO.
  */
 static void
 body_case(enum vphb_frame f, uint64_t len, const char *in, const char *want,
@@ -549,6 +549,57 @@ START_TEST(http_body)
 }
 END_TEST
 
+/*
+ * A complete request and nothing after it: b_out stays open (an origin
+ * may take a half-close for an abort) until a sends more or closes.
+ */
+START_TEST(http_body_no_early_eof)
+{
+	int sa[2], sb[2], st;
+	struct vprelay_opts o;
+	struct vprelay_stats rs;
+	struct vphb b;
+	struct pollfd pf;
+	char got[64];
+	size_t have = 0;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sa), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+	ck_assert_int_eq(write(sa[0], "hello", 5), 5);
+	if ((pid = fork()) == 0) {
+		memset(&o, 0, sizeof(o));
+		o.pre = "HEAD|";
+		o.prelen = 5;
+		vphb_init(&b, VPHB_LENGTH, 5);
+		o.body = &b;
+		o.idle_ms = 10000;
+		_exit(vprelay_run(sa[1], sa[1], sb[1], sb[1], &o, &rs) == 0 &&
+		    rs.body_done ? 0 : 1);
+	}
+	ck_assert_int_ge(pid, 0);
+	while (have < 10 && (n = read(sb[0], got + have, 10 - have)) > 0)
+		have += (size_t)n;
+	ck_assert_uint_eq(have, 10);
+	ck_assert(memcmp(got, "HEAD|hello", 10) == 0);
+	/* no EOF while a is quiet */
+	pf.fd = sb[0];
+	pf.events = POLLIN;
+	ck_assert_int_eq(poll(&pf, 1, 200), 0);
+	/* a's next request: b's EOF, the request itself not relayed */
+	ck_assert_int_eq(write(sa[0], "GET /2", 6), 6);
+	ck_assert_int_eq(poll(&pf, 1, 5000), 1);
+	ck_assert_int_eq(read(sb[0], got, sizeof(got)), 0);
+	ck_assert_int_eq(write(sb[0], "resp", 4), 4);
+	ck_assert_int_eq(shutdown(sb[0], SHUT_WR), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(read(sa[0], got, sizeof(got)), 4);
+	close(sa[0]), close(sa[1]), close(sb[0]), close(sb[1]);
+}
+END_TEST
+
 static Suite *
 vprelay_suite(void)
 {
@@ -569,6 +620,7 @@ vprelay_suite(void)
 	tcase_add_test(tc, reader_goes_away);
 	tcase_add_test(tc, bad_fd);
 	tcase_add_test(tc, http_body);
+	tcase_add_test(tc, http_body_no_early_eof);
 	suite_add_tcase(s, tc);
 	return s;
 }
