@@ -950,7 +950,9 @@ parse_size(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 		mul = 1024, end++;
 	else if (*end == 'm' || *end == 'M')
 		mul = 1024 * 1024, end++;
-	if (*end != '\0' || v < 0 || v * mul < lo || v * mul > hi)
+	/* v > hi / mul first: v * mul must not overflow. */
+	if (*end != '\0' || v < 0 || v > (long long)hi / mul ||
+	    v * mul < lo || v * mul > hi)
 		vplog_die(EX_USAGE, "size out of range (%u..%u): %s", lo, hi, s);
 	*out = (uint32_t)(v * mul);
 }
@@ -1000,6 +1002,35 @@ setup_forward(void)
 	freeaddrinfo(res);
 }
 
+/*
+ * A listener's host name that does not resolve is EX_NOHOST (68), as
+ * for -f; the listeners' own errors cannot tell it from others (a
+ * missing unix directory is ENOENT too). Returns if it resolves.
+ */
+static void
+check_listen_host(const struct vpendpoint *ep, const char *what)
+{
+	struct addrinfo hints, *res;
+	int r;
+
+	if ((ep->kind != VPEP_TCP && ep->kind != VPEP_UDP) ||
+	    ep->host[0] == '\0' || strcmp(ep->host, "*") == 0)
+		return;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_PASSIVE;
+	hints.ai_socktype = ep->kind == VPEP_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	if ((r = getaddrinfo(ep->host, NULL, &hints, &res)) == 0) {
+		freeaddrinfo(res);
+		return;
+	}
+	if (r == EAI_AGAIN)
+		vplog_die(EX_TEMPFAIL, "%s: %s: %s", what, ep->host,
+		    gai_strerror(r));
+	if (r != EAI_SYSTEM && r != EAI_MEMORY)
+		vplog_die(EX_NOHOST, "%s: %s: %s", what, ep->host,
+		    gai_strerror(r));
+}
+
 static unsigned
 setup_listeners(void)
 {
@@ -1025,6 +1056,7 @@ setup_listeners(void)
 				vplog_die(EX_OSERR, "out of memory");
 			return 0;
 		}
+		check_listen_host(&ep, o.peer);
 		tr = vplink_transport_for(ep.kind);
 		if (tr == NULL || tr->listen == NULL)
 			vplog_die(ep.kind == VPEP_UDP ? EX_UNAVAILABLE :
@@ -1040,6 +1072,7 @@ setup_listeners(void)
 	for (i = 0; i < o.nlisten; i++) {
 		if (vpep_parse(o.listen[i], &ep, err, sizeof(err)) == -1)
 			vplog_die(EX_USAGE, "-l %s: %s", o.listen[i], err);
+		check_listen_host(&ep, o.listen[i]);
 		if (vplisten_open(&vl[nvl], &ep, 0, err, sizeof(err)) == -1)
 			vplog_die(errno == EINVAL ? EX_USAGE : EX_OSERR,
 			    "-l %s: %s", o.listen[i], err);

@@ -19,6 +19,13 @@ check "-1 with LISTEN stdio: 64" [ "$(st vp-tunnel server -1 stdio cat)" = 64 ]
 check "stream window above tunnel window: 64" [ "$(st vp-tunnel server -s 4m -S 1m tcp:127.0.0.1:0 cat)" = 64 ]
 check "bad duration: 64" [ "$(st vp-tunnel server -K soon tcp:127.0.0.1:0 cat)" = 64 ]
 check "-l on a server: 64" [ "$(st vp-tunnel server -l tcp:127.0.0.1:0 tcp:127.0.0.1:0 cat)" = 64 ]
+# sizes whose multiplication overflowed were taken (timeout: it ran)
+check "size that overflows with its suffix: 64" [ "$(st timeout 5 vp-tunnel server -s 17592186044417m tcp:127.0.0.1:0 cat)" = 64 ]
+check "size that overflows with k: 64" [ "$(st timeout 5 vp-tunnel server -S 9223372036854775807k tcp:127.0.0.1:0 cat)" = 64 ]
+check "server LISTEN host that does not resolve: 68" [ "$(st timeout 5 vp-tunnel server tcp:nonexistent.invalid:0 cat)" = 68 ]
+check "server udp LISTEN host that does not resolve: 68" [ "$(st timeout 5 vp-tunnel server udp:nonexistent.invalid:0 cat)" = 68 ]
+check "client -l host that does not resolve: 68" [ "$(st timeout 5 vp-tunnel client -l tcp:nonexistent.invalid:0 tcp:127.0.0.1:1)" = 68 ]
+check "missing key file: 66" [ "$(st timeout 5 vp-tunnel server -k "$T/nokey" udp:127.0.0.1:0 cat)" = 66 ]
 P=$(free_port)
 bg socat "TCP-LISTEN:$P,bind=127.0.0.1,reuseaddr,fork" EXEC:cat
 wait_tcp "$P"
