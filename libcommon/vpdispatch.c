@@ -452,9 +452,9 @@ outbound(void)
 	case VPRULE_EXEC:
 		if (strcmp(vpdsp.arg, VPDSP_DIAL_ROUTE) == 0)
 			vpdsp_run_direct();
-		/* FALLTHROUGH */
+		vpdsp_run_exec(0);
 	case VPRULE_EXEC_EARLY:
-		vpdsp_run_exec(vpdsp.kind == VPRULE_EXEC_EARLY);
+		vpdsp_run_exec(1);
 	case VPRULE_SOCKS5:
 		vpdsp_run_socks5();
 	default:
