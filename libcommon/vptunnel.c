@@ -12,6 +12,7 @@
 #include "vptunnel.h"
 
 #define CTLQ_SOFT	(64 * 1024)	/* stop reading the link above this */
+#define CTLQ_OPEN	(16 * 1024)	/* no new stream above this */
 #define NPINGS		4
 #define EXT_VERSION	1
 
@@ -40,6 +41,8 @@ struct vptun {
 
 	uint8_t		*q;		/* control frames not yet taken */
 	size_t		 qoff, qlen, qcap;
+	uint64_t	 qin;		/* bytes ever appended to q (less */
+					/* SYNs taken back) */
 
 	struct vpt_stream *head, *tail;
 	uint32_t	 nstreams;
@@ -424,8 +427,10 @@ q_append(struct vptun *t, const uint8_t *p, size_t n, int front)
 		}
 		t->qoff -= n;
 		memcpy(t->q + t->qoff, p, n);
-	} else
+	} else {
 		memcpy(t->q + t->qoff + t->qlen, p, n);
+		t->qin += n;
+	}
 	t->qlen += n;
 	return 0;
 }
@@ -1305,6 +1310,7 @@ vpt_open(struct vptun *t, void *user)
 {
 	struct vpt_stream *s;
 	uint8_t f[VPF_HDRLEN];
+	uint64_t qin;
 
 	if (t->state == VPT_DEAD) {
 		errno = EPIPE;
@@ -1326,6 +1332,15 @@ vpt_open(struct vptun *t, void *user)
 		errno = ENOSPC;
 		return NULL;
 	}
+	if (t->qlen >= CTLQ_OPEN) {
+		/*
+		 * The link does not take our frames (a stalled or hostile
+		 * peer): a SYN now would only grow the queue, and its RST
+		 * after it. The program keeps the local connection waiting.
+		 */
+		errno = ENOBUFS;
+		return NULL;
+	}
 	if ((s = stream_new(t, t->next_sid)) == NULL) {
 		errno = ENOMEM;
 		return NULL;
@@ -1334,7 +1349,10 @@ vpt_open(struct vptun *t, void *user)
 	s->user = user;
 	sset(t, s, VPS_SYN_SENT);
 	(void)vpf_put_syn(f, sizeof(f), s->id);
+	qin = t->qin;
 	emit(t, f, VPF_HDRLEN);
+	/* Queued whole: where it ends, so an RST can take it back. */
+	s->synq = t->qin == qin + VPF_HDRLEN ? t->qin : 0;
 	return s;
 }
 
@@ -1422,6 +1440,22 @@ vpt_send_rst(struct vptun *t, struct vpt_stream *s)
 	if (s->state == VPS_DEAD || s->state == VPS_REAL_CLOSED ||
 	    s->state == VPS_NONE)
 		return;
+	if (t->state == VPT_READY && s->state == VPS_SYN_SENT &&
+	    s->synq != 0 && s->synq == t->qin && t->qlen >= VPF_HDRLEN) {
+		/*
+		 * Its SYN is the last thing queued and not a byte of it
+		 * left: take it back, and the peer never hears of the
+		 * stream (no RST either). Nothing follows a queued SYN of
+		 * the stream: DATA waits for an empty queue, FIN for the
+		 * SYN-ACK.
+		 */
+		t->qlen -= VPF_HDRLEN;
+		t->qin -= VPF_HDRLEN;
+		if (t->qlen == 0)
+			t->qoff = 0;
+		sset(t, s, VPS_DEAD);
+		return;
+	}
 	if (t->state == VPT_READY) {
 		(void)vpf_put_rst(f, sizeof(f), s->id);
 		emit(t, f, VPF_HDRLEN);

@@ -117,6 +117,7 @@ struct vpt_stream {
 	uint8_t		 gzip;		/* current frame is compressed */
 	int64_t		 credit;	/* send credit (extended mode) */
 	uint32_t	 unacked;	/* consumed bytes not yet credited */
+	uint64_t	 synq;		/* client: where its queued SYN ends */
 	uint8_t		*rbuf;		/* received, not yet consumed (lazy) */
 	uint32_t	 roff, rlen, rcap;
 	void		*user;		/* the program's */
@@ -238,7 +239,11 @@ struct vpt_stream *vpt_first(struct vptun *t);	/* iterate with ->next */
 /*
  * Client: opens a stream (SYN queued; state SYN_SENT). Returns NULL
  * with errno EAGAIN before READY, EPIPE when DEAD, EMFILE at the peer's
- * stream limit, ENOSPC when stream ids are used up, ENOMEM.
+ * stream limit, ENOSPC when stream ids are used up, ENOBUFS while the
+ * control queue holds 16 KiB the link did not take (a stalled peer:
+ * retry once it drains; this bounds the queue), ENOMEM. A stream
+ * reset or released while its SYN is still the last thing queued
+ * takes the SYN back and sends no RST: the peer never sees it.
  */
 struct vpt_stream *vpt_open(struct vptun *t, void *user);
 

@@ -104,6 +104,8 @@ struct tun {
 	uint32_t	 nconns;
 	int		 closing;	/* DEAD: flushing GOAWAY, then close */
 	int		 exhausted;	/* client: stream ids used up */
+	int		 stalled;	/* client: link takes no frames, */
+					/* new streams wait (logged once) */
 	int64_t		 close_by;
 	int64_t		 flush_by;	/* finished streams' tails, until */
 	int		 was_ready;
@@ -861,8 +863,18 @@ pending_open(struct tun *tn)
 				    "opening a new tunnel", tn->link->peer);
 				tn->exhausted = 1;
 				reconnect_at = 0;
+			} else if (errno == ENOBUFS && !tn->stalled) {
+				/* Bounded: they wait in pending, then in the backlog. */
+				vplog_warn("tunnel %s: the peer takes no frames; "
+				    "new local connections wait", tn->link->peer);
+				tn->stalled = 1;
 			}
 			return;
+		}
+		if (tn->stalled) {
+			vplog_info("tunnel %s: the peer takes frames again",
+			    tn->link->peer);
+			tn->stalled = 0;
 		}
 		conn_unlink(&pending, c);
 		npending--;
@@ -905,7 +917,8 @@ local_accept(int lfd, int64_t now)
 	struct conn *c;
 	int fd, i, one = 1;
 
-	for (i = 0; i < 64; i++) {
+	/* At MAXPENDING waiting, the rest wait in the listen backlog. */
+	for (i = 0; i < 64 && npending < MAXPENDING; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE) {
@@ -917,10 +930,8 @@ local_accept(int lfd, int64_t now)
 				vplog_warn_errno("accept");
 			return;
 		}
-		if (npending >= MAXPENDING ||
-		    (c = calloc(1, sizeof(*c))) == NULL) {
-			vplog_warn("local connection refused: %d waiting",
-			    npending);
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			vplog_warn("local connection refused: out of memory");
 			(void)close(fd);
 			continue;
 		}
@@ -1240,6 +1251,12 @@ run(void)
 		slots[np++].n = 1;
 		for (j = 0; j < nlsn; j++) {
 			grow(np + VPLINK_MAXFDS);
+			/*
+			 * Client: with MAXPENDING connections waiting for a
+			 * tunnel, new ones wait in the listen backlog.
+			 */
+			if (lsns[j].ll == NULL && npending >= MAXPENDING)
+				continue;
 			/* A datagram listener feeds its links: never paused. */
 			if (now < accept_pause && (lsns[j].ll == NULL ||
 			    strcmp(lsns[j].ll->kind, "udp") != 0)) {

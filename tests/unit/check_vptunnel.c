@@ -1136,6 +1136,76 @@ START_TEST(backpressure_order)
 }
 END_TEST
 
+/*
+ * A peer that stops reading the link: local connect+close in a loop
+ * queued a SYN and an RST each, without bound. The control queue
+ * stays bounded (vpt_open refuses with ENOBUFS above its cap; the RST
+ * of a stream whose SYN never left takes the SYN back), and an
+ * established stream's data is intact once the link moves again.
+ */
+static void
+ctlq_bounded(int ext)
+{
+	static struct vpt_stream *held[20000];
+	struct vpt_stream *c, *s;
+	size_t nheld = 0, q;
+	int i, refused = 0;
+
+	pair(ext, ext);
+	c = open_one();
+	ce->limit = ce->len;			/* the peer stops reading */
+	ck_assert_uint_eq(vpt_send_room(ct, c), 0);
+	for (i = 0; i < 200000; i++) {
+		if ((s = vpt_open(ct, NULL)) == NULL) {
+			ck_assert_int_eq(errno, ENOBUFS);
+			refused++;
+			continue;
+		}
+		vpt_release(ct, s);
+	}
+	q = vpt_flush(ct);
+	ck_assert_uint_lt(q, 64 * 1024);
+	/* Held open, then closed: their SYNs are not at the tail. */
+	for (i = 0; i < 20000; i++) {
+		if ((s = vpt_open(ct, NULL)) == NULL) {
+			ck_assert_int_eq(errno, ENOBUFS);
+			refused++;
+			continue;
+		}
+		held[nheld++] = s;
+	}
+	ck_assert_int_gt(refused, 0);
+	while (nheld > 0)
+		vpt_release(ct, held[--nheld]);
+	q = vpt_flush(ct);
+	ck_assert_uint_lt(q, 128 * 1024);
+	/* The link moves again: the established stream still works. */
+	ce->limit = sizeof(ce->out);
+	ck_assert_int_eq(pump(), 0);
+	ck_assert_uint_eq(vpt_flush(ct), 0);
+	send_bytes(ct, c, "hello", 5);
+	ck_assert_int_eq(pump(), 0);
+	ck_assert_uint_eq(se->ngot, 5);
+	ck_assert(memcmp(se->got, "hello", 5) == 0);
+	ck_assert_int_eq(vpt_state(ct), VPT_READY);
+	ck_assert_int_eq(vpt_state(st), VPT_READY);
+	ck_assert_ptr_nonnull(s = vpt_open(ct, NULL));
+	ck_assert_int_eq(pump(), 0);
+	ck_assert_int_eq(s->state, VPS_ESTABLISHED);
+}
+
+START_TEST(ctlq_bounded_plain)
+{
+	ctlq_bounded(0);
+}
+END_TEST
+
+START_TEST(ctlq_bounded_extended)
+{
+	ctlq_bounded(1);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1175,6 +1245,8 @@ suite(void)
 	tcase_add_test(tc, keepalive_warm_survives_two_losses);
 	tcase_add_test(tc, ping_answered);
 	tcase_add_test(tc, backpressure_order);
+	tcase_add_test(tc, ctlq_bounded_plain);
+	tcase_add_test(tc, ctlq_bounded_extended);
 	suite_add_tcase(s, tc);
 	return s;
 }
