@@ -3,6 +3,7 @@
  * transport table. See vplink.h for the contract.
  */
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,12 @@
 #include "vpspawn.h"
 
 #define SNDBUF_DEFAULT	(256 * 1024)
+#define UNIX_RETRY_MS	100	/* a unix listener's full backlog: retry */
+
+struct dialaddr {
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+};
 
 struct vpstream {
 	int	 rfd, wfd;
@@ -33,7 +41,121 @@ struct vpstream {
 	int	 eof;		/* peer's end of stream seen */
 	int	 shut;		/* shutdown_write asked */
 	int	 shut_done;
+
+	/* A dial in progress (tcp:, unix:): rfd = wfd = -1 until it wins. */
+	int	 connecting;
+	struct dialaddr *addrs;	/* in the order to try */
+	size_t	 naddr, nextaddr;
+	int	 afd[VPLINK_MAXFDS];	/* attempts in flight, -1: free */
+	int	 nfly;
+	int64_t	 deadline;	/* of the whole dial */
+	int64_t	 next_at;	/* no new attempt before */
+	int	 besterr;	/* most telling failure so far */
 };
+
+static void	stream_flush(struct vpstream *);
+
+/* Closes every attempt in flight and drops the address list. */
+static void
+dial_end(struct vpstream *s)
+{
+	int k;
+
+	for (k = 0; k < VPLINK_MAXFDS; k++)
+		if (s->afd[k] != -1) {
+			(void)close(s->afd[k]);
+			s->afd[k] = -1;
+		}
+	s->nfly = 0;
+	free(s->addrs);
+	s->addrs = NULL;
+	s->naddr = s->nextaddr = 0;
+	s->connecting = 0;
+}
+
+static void
+dial_fail(struct vpstream *s, int e)
+{
+	if (s->besterr == 0 || vpnet_err_rank(e) > vpnet_err_rank(s->besterr))
+		s->besterr = e;
+}
+
+/* fd connected: it becomes the link. */
+static void
+dial_win(struct vpstream *s, int fd)
+{
+	int k, one = 1;
+
+	for (k = 0; k < VPLINK_MAXFDS; k++)
+		if (s->afd[k] == fd)
+			s->afd[k] = -1;
+	dial_end(s);
+	s->rfd = s->wfd = fd;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	stream_flush(s);
+}
+
+/* Starts one connect to the next address (a unix one is retried). */
+static void
+dial_start(struct vpstream *s, int64_t now)
+{
+	const struct dialaddr *a = &s->addrs[s->nextaddr];
+	int fd, k, e, isunix = a->ss.ss_family == AF_UNIX;
+
+	s->next_at = now;
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		dial_fail(s, errno);
+		s->nextaddr++;
+		return;
+	}
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
+		for (k = 0; k < VPLINK_MAXFDS && s->afd[k] != -1; k++)
+			;
+		s->afd[k] = fd;		/* dial_start runs with a free slot */
+		dial_win(s, fd);
+		return;
+	}
+	e = errno;
+	if (e == EINPROGRESS || e == EINTR) {
+		for (k = 0; k < VPLINK_MAXFDS && s->afd[k] != -1; k++)
+			;
+		s->afd[k] = fd;
+		s->nfly++;
+		s->nextaddr++;
+		s->next_at = now + VPNET_STAGGER_MS;
+		return;
+	}
+	(void)close(fd);
+	if (isunix && e == EAGAIN) {
+		/* The listener's backlog is full: try again shortly. */
+		s->next_at = now + UNIX_RETRY_MS;
+		dial_fail(s, ETIMEDOUT);
+		return;
+	}
+	dial_fail(s, e);
+	s->nextaddr++;
+}
+
+/* Moves a dial on: new attempts, the deadline, running out of addresses. */
+static void
+dial_step(struct vpstream *s, int64_t now)
+{
+	while (s->connecting && s->err == 0 && s->nextaddr < s->naddr &&
+	    s->nfly < VPLINK_MAXFDS && now >= s->next_at)
+		dial_start(s, now);
+	if (!s->connecting || s->err != 0)
+		return;
+	if (now >= s->deadline) {
+		s->err = ETIMEDOUT;
+		dial_end(s);
+	} else if (s->nfly == 0 && s->nextaddr >= s->naddr) {
+		s->err = s->besterr != 0 ? s->besterr : ECONNREFUSED;
+		dial_end(s);
+	}
+}
 
 static void
 stream_flush(struct vpstream *s)
@@ -69,8 +191,17 @@ static int
 stream_pollfds(struct vplink *l, struct pollfd *p, int max, int want_read)
 {
 	struct vpstream *s = l->ctx;
-	int n = 0;
+	int n = 0, k;
 
+	if (s->connecting) {
+		for (k = 0; k < VPLINK_MAXFDS && n < max; k++)
+			if (s->afd[k] != -1) {
+				p[n].fd = s->afd[k];
+				p[n].events = POLLOUT;
+				p[n++].revents = 0;
+			}
+		return n;
+	}
 	if (s->err != 0 || max < 2)
 		return 0;
 	if (s->rfd == s->wfd || s->wfd == -1) {
@@ -93,9 +224,32 @@ static int
 stream_events(struct vplink *l, const struct pollfd *p, int n, int64_t now)
 {
 	struct vpstream *s = l->ctx;
-	int i;
+	int i, k, soerr;
+	socklen_t sl;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && s->connecting; i++) {
+		if (p[i].revents == 0 || p[i].fd < 0)
+			continue;
+		for (k = 0; k < VPLINK_MAXFDS && s->afd[k] != p[i].fd; k++)
+			;
+		if (k == VPLINK_MAXFDS)
+			continue;
+		sl = sizeof(soerr);
+		if (getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
+			soerr = errno;
+		if (soerr == 0) {
+			dial_win(s, p[i].fd);
+			break;
+		}
+		dial_fail(s, soerr);
+		(void)close(s->afd[k]);
+		s->afd[k] = -1;
+		s->nfly--;
+		s->next_at = now;	/* the next address at once */
+	}
+	if (s->connecting)
+		dial_step(s, now);
+	for (i = 0; i < n && !s->connecting; i++) {
 		if (p[i].fd == s->wfd && (p[i].revents & (POLLOUT | POLLERR)))
 			stream_flush(s);
 	}
@@ -109,12 +263,33 @@ stream_events(struct vplink *l, const struct pollfd *p, int n, int64_t now)
 static int64_t
 stream_next_timeout(struct vplink *l, int64_t now)
 {
-	return -1;
+	struct vpstream *s = l->ctx;
+	int64_t at;
+
+	if (!s->connecting)
+		return -1;
+	at = s->deadline;
+	if (s->nextaddr < s->naddr && s->nfly < VPLINK_MAXFDS &&
+	    s->next_at < at)
+		at = s->next_at;
+	return at <= now ? 0 : at - now;
 }
 
 static void
 stream_tick(struct vplink *l, int64_t now)
 {
+	struct vpstream *s = l->ctx;
+
+	if (s->connecting)
+		dial_step(s, now);
+}
+
+static int
+stream_connecting(struct vplink *l)
+{
+	struct vpstream *s = l->ctx;
+
+	return s->connecting;
 }
 
 static ssize_t
@@ -125,6 +300,10 @@ stream_read(struct vplink *l, void *buf, size_t len)
 
 	if (s->err != 0) {
 		errno = s->err;
+		return -1;
+	}
+	if (s->connecting) {
+		errno = EAGAIN;
 		return -1;
 	}
 	if (s->eof)
@@ -147,7 +326,7 @@ stream_writable(struct vplink *l)
 {
 	struct vpstream *s = l->ctx;
 
-	if (s->err != 0 || s->shut)
+	if (s->err != 0 || s->shut || s->connecting)
 		return 0;
 	return s->cap - s->len;
 }
@@ -163,7 +342,7 @@ stream_write(struct vplink *l, const void *buf, size_t len)
 	}
 	if (len > s->cap - s->len)
 		len = s->cap - s->len;
-	if (len == 0)
+	if (len == 0 || s->connecting)
 		return 0;
 	if (s->off + s->len + len > s->cap) {
 		memmove(s->buf, s->buf + s->off, s->len);
@@ -190,7 +369,8 @@ stream_shutdown_write(struct vplink *l)
 	struct vpstream *s = l->ctx;
 
 	s->shut = 1;
-	stream_flush(s);
+	if (!s->connecting)
+		stream_flush(s);
 }
 
 static int
@@ -229,6 +409,7 @@ stream_close(struct vplink *l)
 {
 	struct vpstream *s = l->ctx;
 
+	dial_end(s);
 	if (s->wfd != -1 && s->wfd != s->rfd)
 		close_fd(s->wfd);
 	if (s->rfd != -1)
@@ -250,6 +431,7 @@ static const struct vplink_ops stream_ops = {
 	.shutdown_write = stream_shutdown_write,
 	.error = stream_error,
 	.close = stream_close,
+	.connecting = stream_connecting,
 };
 
 struct vplink *
@@ -258,7 +440,7 @@ vplink_stream_new(int rfd, int wfd, size_t sndbuf, const char *kind,
 {
 	struct vplink *l;
 	struct vpstream *s;
-	int one = 1;
+	int one = 1, i;
 
 	if (sndbuf == 0)
 		sndbuf = SNDBUF_DEFAULT;
@@ -273,12 +455,17 @@ vplink_stream_new(int rfd, int wfd, size_t sndbuf, const char *kind,
 	s->rfd = rfd;
 	s->wfd = wfd;
 	s->cap = sndbuf;
-	(void)vpio_set_nonblock(rfd, 1);
-	(void)vpio_set_nonblock(wfd, 1);
-	(void)vpio_set_cloexec(rfd, 1);
-	(void)vpio_set_cloexec(wfd, 1);
-	/* Frames are small and latency matters more than segment count. */
-	(void)setsockopt(wfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (i = 0; i < VPLINK_MAXFDS; i++)
+		s->afd[i] = -1;
+	if (rfd != -1) {
+		(void)vpio_set_nonblock(rfd, 1);
+		(void)vpio_set_nonblock(wfd, 1);
+		(void)vpio_set_cloexec(rfd, 1);
+		(void)vpio_set_cloexec(wfd, 1);
+		/* Frames are small and latency matters more than segment count. */
+		(void)setsockopt(wfd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	}
 	l->ops = &stream_ops;
 	l->ctx = s;
 	l->kind = kind != NULL ? kind : "stream";
@@ -296,24 +483,117 @@ fail(char *err, size_t errlen, int e, const char *what, const char *arg)
 	return -1;
 }
 
-#define DIAL_TIMEOUT_MS	10000
-
-/* Connects to a tcp: or unix: endpoint (vpnet). The fd, or -1 + err. */
+/*
+ * The addresses of a tcp: or unix: endpoint, in the order to try
+ * (vpnet's interleaving). Returns how many (> 0), or -1 with errno
+ * (a vpnet pseudo-errno for a resolver failure) and err.
+ */
 static int
-dial_fd(const struct vpendpoint *ep, char *err, size_t errlen)
+dial_addrs(const struct vpendpoint *ep, struct dialaddr **out, char *err,
+    size_t errlen)
 {
-	int fd;
+	const struct addrinfo *order[VPNET_MAXADDR];
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_un *sun;
+	struct dialaddr *a;
+	char port[8];
+	size_t n, i, plen;
+	int gai;
 
-	if (ep->kind == VPEP_UNIX)
-		fd = vpnet_dial_unix(ep->path, DIAL_TIMEOUT_MS);
-	else
-		fd = vpnet_dial_tcp(ep->host, ep->port, AF_UNSPEC,
-		    DIAL_TIMEOUT_MS, NULL, 0);
-	if (fd == -1 && err != NULL)
+	if (ep->kind == VPEP_UNIX) {
+		plen = strlen(ep->path);
+		if (plen == 0 || plen >= sizeof(sun->sun_path)) {
+			errno = plen == 0 ? EINVAL : ENAMETOOLONG;
+			goto fail;
+		}
+		if ((a = calloc(1, sizeof(*a))) == NULL)
+			goto fail;
+		sun = (struct sockaddr_un *)&a->ss;
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, ep->path, plen);
+		a->len = offsetof(struct sockaddr_un, sun_path) + plen;
+		if (ep->path[0] == '@')
+			sun->sun_path[0] = '\0';	/* abstract: no NUL */
+		else
+			a->len++;
+		*out = a;
+		return 1;
+	}
+	(void)snprintf(port, sizeof(port), "%u", ep->port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV;
+	if (vpnet_is_ip(ep->host))
+		hints.ai_flags |= AI_NUMERICHOST;
+	errno = 0;
+	if ((gai = getaddrinfo(ep->host, port, &hints, &res)) != 0) {
+		errno = vpnet_gai_errno(gai, errno);
+		goto fail;
+	}
+	n = vpnet_interleave(res, order, VPNET_MAXADDR);
+	if (n == 0 || (a = calloc(n, sizeof(*a))) == NULL) {
+		freeaddrinfo(res);
+		errno = n == 0 ? VPNET_ENONAME : ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(&a[i].ss, order[i]->ai_addr, order[i]->ai_addrlen);
+		a[i].len = order[i]->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	*out = a;
+	return (int)n;
+fail:
+	if (err != NULL)
 		(void)snprintf(err, errlen, "connect %s: %s",
 		    ep->kind == VPEP_UNIX ? ep->path : ep->host,
 		    vpnet_strerror(errno));
-	return fd;
+	return -1;
+}
+
+/*
+ * Starts a dial of a tcp: or unix: endpoint: a link that is connecting
+ * (or already connected, or NULL with errno and err when every address
+ * failed at once, as a unix path with nobody listening does).
+ */
+static struct vplink *
+dial_link(const struct vpendpoint *ep, char *err, size_t errlen)
+{
+	struct vplink *l;
+	struct vpstream *s;
+	struct dialaddr *a;
+	char peer[128];
+	int n, e;
+
+	if ((n = dial_addrs(ep, &a, err, errlen)) == -1)
+		return NULL;
+	(void)vpep_format(ep, peer, sizeof(peer));
+	if ((l = vplink_stream_new(-1, -1, 0,
+	    ep->kind == VPEP_TCP ? "tcp" : "unix", peer)) == NULL) {
+		free(a);
+		(void)fail(err, errlen, ENOMEM, "link", "");
+		return NULL;
+	}
+	s = l->ctx;
+	s->connecting = 1;
+	s->addrs = a;
+	s->naddr = (size_t)n;
+	s->next_at = vpio_now_ms();
+	s->deadline = s->next_at + VPLINK_DIAL_MS;
+	dial_step(s, s->next_at);
+	if (s->err != 0) {
+		e = s->err;
+		if (err != NULL)
+			(void)snprintf(err, errlen, "connect %s: %s",
+			    ep->kind == VPEP_UNIX ? ep->path : ep->host,
+			    vpnet_strerror(e));
+		stream_close(l);
+		errno = e;
+		return NULL;
+	}
+	return l;
 }
 
 struct vplink *
@@ -327,12 +607,7 @@ vplink_stream_dial(const struct vpendpoint *ep, char *err, size_t errlen)
 	switch (ep->kind) {
 	case VPEP_TCP:
 	case VPEP_UNIX:
-		if ((fd = dial_fd(ep, err, errlen)) == -1)
-			return NULL;
-		(void)vpep_format(ep, peer, sizeof(peer));
-		l = vplink_stream_new(fd, fd, 0,
-		    ep->kind == VPEP_TCP ? "tcp" : "unix", peer);
-		break;
+		return dial_link(ep, err, errlen);
 	case VPEP_EXEC:
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 			(void)fail(err, errlen, errno, "socketpair", "");

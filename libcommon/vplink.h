@@ -49,6 +49,11 @@
  * (EPIPE, ECONNRESET, ETIMEDOUT for a dead ARQ peer, ...).
  * close(): releases every resource (closes fds, reaps nothing: the
  * program owns child processes) and frees the link. Always valid.
+ * connecting() (NULL: never): 1 while a dial is still in progress. Such
+ * a link takes part in the loop like any other (pollfds/events/
+ * next_timeout/tick), but read() says EAGAIN and writable() 0 until it
+ * is connected; a failed or timed-out connect makes events()/tick()
+ * leave error() set (ECONNREFUSED, ETIMEDOUT, ...).
  *
  * No function here blocks, exits or logs. The clock is vpio_now_ms().
  */
@@ -76,6 +81,7 @@ struct vplink_ops {
 	void	(*shutdown_write)(struct vplink *);
 	int	(*error)(struct vplink *);
 	void	(*close)(struct vplink *);
+	int	(*connecting)(struct vplink *);
 };
 
 /* Most slots any link fills in pollfds(). */
@@ -138,6 +144,13 @@ vplink_writable(struct vplink *l)
 	return l->ops->writable(l);
 }
 
+/* 1 while l's dial is in progress (see connecting() above), else 0. */
+static inline int
+vplink_connecting(struct vplink *l)
+{
+	return l->ops->connecting != NULL && l->ops->connecting(l);
+}
+
 static inline void
 vplink_close(struct vplink *l)
 {
@@ -189,6 +202,15 @@ const struct vplink_transport *vplink_transport_for(int kind);
  */
 struct vplink *vplink_stream_dial(const struct vpendpoint *, char *err,
 	    size_t errlen);
+/*
+ * The dial of tcp: and unix: does not block on the connect: the link
+ * comes back connecting (vplink_connecting()), with every address of
+ * the name raced as vpnet does (IPv6/IPv4 interleaved, a new attempt
+ * every VPNET_STAGGER_MS, at most VPLINK_MAXFDS at once; a unix
+ * listener whose backlog is full is retried every 100 ms), under
+ * VPLINK_DIAL_MS overall. Only the name lookup (getaddrinfo) blocks.
+ */
+#define VPLINK_DIAL_MS	10000
 struct vplink_listener *vplink_stream_listen(const struct vpendpoint *,
 	    char *err, size_t errlen);
 

@@ -35,6 +35,7 @@
 #include "vplink_kcp.h"
 #include "vplisten.h"
 #include "vplog.h"
+#include "vpnet.h"
 #include "vpnotify.h"
 #include "vpprivs.h"
 #include "vpspawn.h"
@@ -138,6 +139,7 @@ static int64_t accept_pause;		/* out of fds: stop accepting until */
 
 /* client */
 static struct vpendpoint peer_ep;
+static struct vplink *dialing;		/* a connect in progress */
 static int64_t reconnect_at;
 static int64_t backoff;
 static int plain_forced;
@@ -623,6 +625,47 @@ client_dial(int64_t now)
 		    backoff * 2;
 		return;
 	}
+	if (vplink_connecting(link)) {
+		/* The loop watches the connect (dial_done()). */
+		dialing = link;
+		return;
+	}
+	if (tun_new(link) == NULL) {
+		vplog_warn("tunnel %s: out of memory", o.peer);
+		vplink_close(link);
+		reconnect_at = now + backoff;
+	}
+}
+
+/*
+ * Client: after the loop ran the link being dialled, a connect that
+ * succeeded becomes a tunnel; one that failed (refused, timed out)
+ * is logged and retried after the backoff.
+ */
+static void
+dial_done(int64_t now)
+{
+	struct vplink *link = dialing;
+	int e;
+
+	if (link == NULL)
+		return;
+	if (link->ops->next_timeout(link, now) == 0)
+		link->ops->tick(link, now);
+	if ((e = link->ops->error(link)) != 0) {
+		vplog_warn("tunnel %s: connect %s: %s", o.peer,
+		    peer_ep.kind == VPEP_UNIX ? peer_ep.path : peer_ep.host,
+		    vpnet_strerror(e));
+		dialing = NULL;
+		vplink_close(link);
+		reconnect_at = now + backoff;
+		backoff = backoff * 2 > o.backoff_max ? o.backoff_max :
+		    backoff * 2;
+		return;
+	}
+	if (vplink_connecting(link))
+		return;
+	dialing = NULL;
 	if (tun_new(link) == NULL) {
 		vplog_warn("tunnel %s: out of memory", o.peer);
 		vplink_close(link);
@@ -1139,7 +1182,7 @@ raise_nofile(void)
 
 /* ---- the loop */
 
-enum slotkind { SL_SIG, SL_LSN, SL_LINK, SL_CONN };
+enum slotkind { SL_SIG, SL_LSN, SL_LINK, SL_CONN, SL_DIAL };
 
 struct slot {
 	enum slotkind	 kind;
@@ -1199,6 +1242,10 @@ run(void)
 			vplog_info("shutting down: draining streams for "
 			    "%lld ms", (long long)o.drain_ms);
 			close_listeners(1);
+			if (dialing != NULL) {
+				vplink_close(dialing);
+				dialing = NULL;
+			}
 			for (c = pending; c != NULL; c = cnext) {
 				cnext = c->next;
 				c->why = "shutting down";
@@ -1223,7 +1270,8 @@ run(void)
 		}
 		/* client: (re)connect, open waiting streams, expire waiters */
 		if (o.mode == CLIENT && !draining) {
-			if (!live_tun() && (!stdio_client || tuns == NULL) &&
+			if (!live_tun() && dialing == NULL &&
+			    (!stdio_client || tuns == NULL) &&
 			    (reconnect_at == 0 || now >= reconnect_at))
 				client_dial(now);
 			if ((tn = ready_tun()) != NULL)
@@ -1328,12 +1376,25 @@ run(void)
 			tn->dirty = NULL;
 			wait = earlier(wait, tn->full_at - now);
 		}
+		if (dialing != NULL) {
+			grow(np + VPLINK_MAXFDS);
+			n = dialing->ops->pollfds(dialing, pfd + np,
+			    VPLINK_MAXFDS, 0);
+			for (k = 0; k < (size_t)n; k++) {
+				slots[np + k].kind = SL_DIAL;
+				slots[np + k].n = k == 0 ? n : 0;
+			}
+			np += n;
+			wait = earlier(wait, dialing->ops->next_timeout(dialing,
+			    now));
+		}
 		grow(np + 1);
 		pfd[np].fd = epfd;
 		pfd[np].events = POLLIN;
 		slots[np].kind = SL_CONN;
 		slots[np++].n = 1;
-		if (o.mode == CLIENT && !live_tun() && reconnect_at > 0)
+		if (o.mode == CLIENT && !live_tun() && dialing == NULL &&
+		    reconnect_at > 0)
 			wait = earlier(wait, reconnect_at - now);
 		if (pending != NULL)
 			wait = earlier(wait, 100);
@@ -1380,10 +1441,17 @@ run(void)
 					vpt_link_down(tn->t,
 					    strerror(tn->link->ops->error(tn->link)));
 				break;
+			case SL_DIAL:
+				if (slots[i].n > 0 && dialing != NULL)
+					(void)dialing->ops->events(dialing,
+					    pfd + i, slots[i].n, now);
+				break;
 			default:
 				break;
 			}
 		}
+		/* Client: a connect that finished. */
+		dial_done(now);
 		/* Server: new links. */
 		for (j = 0; j < nlsn; j++) {
 			struct vplink *link;

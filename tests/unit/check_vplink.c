@@ -5,6 +5,8 @@
  * transport table.
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <check.h>
 #include <errno.h>
@@ -139,6 +141,8 @@ START_TEST(eof_and_error)
 }
 END_TEST
 
+static int	dial_wait(struct vplink *);
+
 START_TEST(transports)
 {
 	struct vpendpoint ep;
@@ -164,11 +168,89 @@ START_TEST(transports)
 	}
 	ck_assert_int_eq(vplink_read(x, buf, sizeof(buf)), 4);
 	vplink_close(x);
-	/* a refused tcp peer */
+	/* a refused tcp peer: at once, or through the loop */
 	ck_assert_int_eq(vpep_parse("tcp:127.0.0.1:1", &ep, err, sizeof(err)), 0);
-	ck_assert_ptr_null(vplink_transport_for(VPEP_TCP)->dial(&ep, err,
+	x = vplink_transport_for(VPEP_TCP)->dial(&ep, err, sizeof(err));
+	if (x == NULL)
+		ck_assert(strstr(err, "connect 127.0.0.1") != NULL);
+	else {
+		ck_assert_int_eq(dial_wait(x), ECONNREFUSED);
+		vplink_close(x);
+	}
+}
+END_TEST
+
+/*
+ * Runs a dialling link's loop until it connected or failed (bounded).
+ * Returns its error() (0: connected).
+ */
+static int
+dial_wait(struct vplink *x)
+{
+	struct pollfd p[VPLINK_MAXFDS];
+	int64_t t;
+	int i, n;
+
+	for (i = 0; i < 500 && vplink_connecting(x) && x->ops->error(x) == 0;
+	    i++) {
+		n = x->ops->pollfds(x, p, VPLINK_MAXFDS, 1);
+		t = x->ops->next_timeout(x, vpio_now_ms());
+		(void)poll(p, n, t < 0 || t > 10 ? 10 : (int)t);
+		(void)x->ops->events(x, p, n, vpio_now_ms());
+		if (x->ops->next_timeout(x, vpio_now_ms()) == 0)
+			x->ops->tick(x, vpio_now_ms());
+	}
+	return x->ops->error(x);
+}
+
+/*
+ * tcp: and unix: dials do not block: the link is connecting, takes no
+ * bytes and reads EAGAIN until the loop sees the connect finish.
+ */
+START_TEST(dial_nonblocking)
+{
+	struct sockaddr_in sin;
+	struct vpendpoint ep;
+	struct vplink *x;
+	socklen_t sl = sizeof(sin);
+	char err[256], spec[64], buf[8];
+	int ls, c;
+
+	ck_assert_int_ne(ls = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(ls, 4), 0);
+	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%u", ntohs(sin.sin_port));
+	ck_assert_int_eq(vpep_parse(spec, &ep, err, sizeof(err)), 0);
+	x = vplink_transport_for(VPEP_TCP)->dial(&ep, err, sizeof(err));
+	ck_assert_ptr_nonnull(x);
+	if (vplink_connecting(x)) {
+		ck_assert_uint_eq(vplink_writable(x), 0);
+		ck_assert_int_eq(vplink_read(x, buf, sizeof(buf)), -1);
+		ck_assert_int_eq(errno, EAGAIN);
+	}
+	ck_assert_int_eq(dial_wait(x), 0);
+	ck_assert_int_eq(vplink_connecting(x), 0);
+	ck_assert_int_eq(vplink_write(x, "ping", 4), 4);
+	ck_assert_int_ne(c = accept(ls, NULL, NULL), -1);
+	ck_assert_int_eq(read(c, buf, sizeof(buf)), 4);
+	ck_assert(memcmp(buf, "ping", 4) == 0);
+	close(c);
+	vplink_close(x);
+	/* a connecting link can be closed at any time */
+	x = vplink_transport_for(VPEP_TCP)->dial(&ep, err, sizeof(err));
+	ck_assert_ptr_nonnull(x);
+	vplink_close(x);
+	close(ls);
+	/* unix: nobody there fails at once */
+	ck_assert_int_eq(vpep_parse("unix:/nonexistent/vp.sock", &ep, err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_null(vplink_transport_for(VPEP_UNIX)->dial(&ep, err,
 	    sizeof(err)));
-	ck_assert(strstr(err, "connect 127.0.0.1") != NULL);
+	ck_assert(strstr(err, "connect /nonexistent/vp.sock") != NULL);
 }
 END_TEST
 
@@ -184,6 +266,7 @@ suite(void)
 	tcase_add_test(tc, shutdown_after_pending);
 	tcase_add_test(tc, eof_and_error);
 	tcase_add_test(tc, transports);
+	tcase_add_test(tc, dial_nonblocking);
 	suite_add_tcase(s, tc);
 	return s;
 }
