@@ -24,8 +24,10 @@
  * flow control: a sender keeps, per stream and per tunnel, the bytes
  * of DATA payload it sent minus the WINDOW_UPDATE increments it got
  * under the window the receiver announced; a receiver returns stream
- * credit as the program consumes bytes (so a stalled reader holds at
- * most one stream window) and tunnel credit as bytes leave the
+ * credit as the program consumes bytes (deliver() took them, or
+ * vpt_consume(): for vp-tunnel, written into the local socket, whose
+ * kernel buffers are not counted; so a stalled reader holds at most
+ * one stream window here) and tunnel credit as bytes leave the
  * tunnel's buffers: delivered, consumed, discarded, or dropped with a
  * released stream (so all buffers together stay under the tunnel
  * window, and stalled streams block the others only once they hold the
