@@ -120,7 +120,13 @@ dial(const struct vpproxy *px, size_t npx)
 		(void)vpnet_loopback_bufs(0);
 		(void)vpnet_loopback_bufs(c.out);
 		if (vphb_failed(&vpdsp.body)) {
+			/*
+			 * Malformed framing among the bytes read with the
+			 * head: the head goes, then the end (as when it
+			 * comes later, and as the engine and exec routes do).
+			 */
 			memset(&st, 0, sizeof(st));
+			st.ab = vpio_writeall(c.out, vpdsp.pre, vpdsp.prelen);
 			st.end = VPRELAY_ERROR;
 			status = EX_IOERR;
 		} else

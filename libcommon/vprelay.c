@@ -260,6 +260,16 @@ dir_pump(struct vpdir *d, int *moved)
 			}
 		} else if (dir_can_read(d) && (d->inb || d->in_ready ||
 		    (!d->splice && d->inpipe > 0))) {
+			/*
+			 * Chunk framing next (a body's data spliced up to
+			 * its end): it must be looked at, so copy from here.
+			 */
+			if (d->splice && d->body != NULL &&
+			    vphb_raw(d->body) == 0) {
+				if (dir_to_rw(d) == -1)
+					goto fail;
+				continue;
+			}
 			if (d->splice) {
 				want = d->pipesz - d->inpipe;
 				if (d->body != NULL && vphb_raw(d->body) < want)

@@ -7,6 +7,7 @@ awkward pieces, or send malformed framing through a proxy.
   ka_helper.py chunked PORT ORIGINPORT FILE
   ka_helper.py badchunk PORT ORIGINPORT
   ka_helper.py lengthmore PORT ORIGINPORT
+  ka_helper.py midchunk PORT ORIGINPORT
 
 The origin answers each request with 200, keeps the connection (it
 ignores "Connection: close", as misconfigured servers do) and writes,
@@ -23,6 +24,7 @@ import select
 import socket
 import sys
 import threading
+import time
 
 AUTH = b"Proxy-Authorization: Basic dTpw\r\n"     # u:p
 
@@ -196,6 +198,16 @@ def main():
         c.sendall(req(op, b"/bad", b"Transfer-Encoding: chunked\r\n") +
                   b"5\r\nhello\r\nzz\r\nGET http://127.0.0.1:%s/smuggled "
                   b"HTTP/1.1\r\nHost: x\r\n\r\n" % op.encode())
+    elif a[0] == "midchunk":
+        # the head and part of a chunk's data in one write: a proxy
+        # reads them with the head; the rest comes later (the pause
+        # only makes that split likely; any split must work)
+        c.sendall(req(op, b"/mid", b"Transfer-Encoding: chunked\r\n") +
+                  b"8\r\nhell")
+        time.sleep(0.3)
+        c.sendall(b"o wo\r\n3\r\nrld\r\n0\r\n\r\n"
+                  b"GET http://127.0.0.1:%s/after HTTP/1.1\r\nHost: x\r\n"
+                  % op.encode() + AUTH + b"\r\n")
     elif a[0] == "lengthmore":
         c.sendall(req(op, b"/length", b"Content-Length: 5\r\n") +
                   b"helloGET http://127.0.0.1:%s/smuggled HTTP/1.1\r\n"

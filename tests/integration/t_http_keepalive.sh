@@ -5,8 +5,10 @@
 # pipelining) is never relayed to the first origin, with its
 # Proxy-Authorization or past the rules; request bodies (Content-Length,
 # chunked, in awkward pieces) arrive byte for byte; malformed chunked
-# framing ends the connection. Also for an exec route (a command the
-# engine forks, as -P does: "vp-dial %h %p" alone it would run itself).
+# framing ends the connection; the origin gets no half-close until the
+# client sends more or closes. Also for an exec route (a command the
+# engine forks, as -P does: "vp-dial %h %p" alone it would run itself)
+# and a socks5 route (forked too, with the body bytes already read).
 . "$(dirname "$0")/lib.sh"
 need python3 curl
 K="python3 $VP_SRC/tests/integration/ka_helper.py"
@@ -27,9 +29,19 @@ outbound deny reject
 route deny full:localhost
 default cmd
 EOF2
-chmod 600 "$T/rules" "$T/xrules"
-vp-dispatch -C "$T/rules" && vp-dispatch -C "$T/xrules" ||
-    { notok "compile rules"; exit 0; }
+# a socks5 route: through an upstream SOCKS5 proxy (vp-dispatch itself);
+# the engine forks it, with the body bytes it has already read
+listen_ready S5 vp-listen -1 -P tcp:127.0.0.1:0 vp-dispatch -i socks5 ||
+    { notok "upstream socks5"; exit 0; }
+cat >"$T/srules" <<EOF2
+outbound up socks5 127.0.0.1:$S5
+outbound deny reject
+route deny full:localhost
+default up
+EOF2
+chmod 600 "$T/rules" "$T/xrules" "$T/srules"
+vp-dispatch -C "$T/rules" && vp-dispatch -C "$T/xrules" &&
+    vp-dispatch -C "$T/srules" || { notok "compile rules"; exit 0; }
 rand_file "$T/blob" 300000
 BSHA=$(sha "$T/blob")
 
@@ -110,6 +122,17 @@ run_mode() {
 	    ok "[$m $what] no half-close to the origin after a complete request" ||
 	    notok "[$m $what] the origin saw a FIN right after the request: '$out'"
 
+	# (g) the head and part of a chunk's data in one write, the rest
+	# later: the whole body still arrives (a socks5 route once cut it
+	# after that chunk)
+	clear
+	out=$(timeout 20 $K midchunk "$P" "$O" | tr '\n' ' ')
+	wait_reqs 1
+	wsha=$(printf 'hello world' | sha256sum | cut -d' ' -f1)
+	[ "$out" = "1 responses $wsha " ] && reqs | grep -q "^POST /mid 11 $wsha -\$" &&
+	    ok "[$m $what] head with part of a chunk, the rest later: the whole body" ||
+	    notok "[$m $what] split chunk: client '$out', origin: $(reqs | tr '\n' ';')"
+
 	# (e) malformed chunked framing; a Content-Length body with more after it
 	clear
 	out=$(timeout 20 $K badchunk "$P" "$O" | head -1)
@@ -146,6 +169,7 @@ run_mode() {
 for m in engine P; do
 	run_mode $m "$T/rules" direct
 	run_mode $m "$T/xrules" exec
+	run_mode $m "$T/srules" socks5
 done
 
 # the engine and -P: the same vp-dispatch log lines and exit statuses
@@ -153,7 +177,7 @@ norm() {
 	{ grep 'vp-dispatch' "$1" | sed -E 's/\[[0-9]+\]//; s/[0-9]+ ms/N ms/; s/:[0-9]+/:P/g'
 	  grep -o 'exited [0-9]*' "$1"; } | sort
 }
-for what in direct exec; do
+for what in direct exec socks5; do
 	if [ "$(norm "$T/engine.$what.log")" = "$(norm "$T/P.$what.log")" ]; then
 		ok "[$what] engine and -P: same log lines and exit statuses"
 	else

@@ -488,8 +488,8 @@ END_TEST
  * way flows to its end. Malformed chunked framing is EPROTO.
  */
 static void
-body_case(enum vphb_frame f, uint64_t len, const char *in, const char *want,
-    const char *left, int ok)
+body_case_fed(enum vphb_frame f, uint64_t len, const char *fed,
+    const char *in, const char *want, const char *left, int ok)
 {
 	int sa[2], sb[2];
 	struct vprelay_opts o;
@@ -508,6 +508,10 @@ body_case(enum vphb_frame f, uint64_t len, const char *in, const char *want,
 	o.pre = "HEAD|";
 	o.prelen = 5;
 	vphb_init(&b, f, len);
+	/* what the caller had already passed on (in its pre-data) */
+	if (fed != NULL)
+		ck_assert_int_eq(vphb_feed(&b, fed, strlen(fed)),
+		    (ssize_t)strlen(fed));
 	o.body = &b;
 	o.idle_ms = 5000;
 	if (ok) {
@@ -537,6 +541,13 @@ body_case(enum vphb_frame f, uint64_t len, const char *in, const char *want,
 		close(sb[1]);
 }
 
+static void
+body_case(enum vphb_frame f, uint64_t len, const char *in, const char *want,
+    const char *left, int ok)
+{
+	body_case_fed(f, len, NULL, in, want, left, ok);
+}
+
 START_TEST(http_body)
 {
 	body_case(VPHB_LENGTH, 5, "helloGET /2", "HEAD|hello", "GET /2", 1);
@@ -546,6 +557,14 @@ START_TEST(http_body)
 	/* one read: nothing of it passes */
 	body_case(VPHB_CHUNKED, 0, "3\r\nabc\r\nzz\r\nGET /2", "HEAD|",
 	    NULL, 0);
+	/*
+	 * The caller's pre-data ended inside a chunk's data: the rest of
+	 * it is spliced, then the framing after it is still parsed (the
+	 * relay once took the 0-byte splice at the chunk's end for EOF).
+	 */
+	body_case_fed(VPHB_CHUNKED, 0, "5\r\nhel",
+	    "lo\r\n4\r\nabcd\r\n0\r\n\r\nGET /2",
+	    "HEAD|lo\r\n4\r\nabcd\r\n0\r\n\r\n", NULL, 1);
 }
 END_TEST
 
