@@ -293,6 +293,54 @@ inject(const char *cmd, struct vpenv *e)
 }
 
 /*
+ * exec_plain(): an exec route of a plain HTTP request. The command runs
+ * on a socket pair (shut down, not closed, by it: a shell that waits for
+ * it still holds the descriptor) and vprelay moves the bytes with the
+ * request's framing: the head and the body go to its input, nothing
+ * after them; its input ends when the client sends more or closes, or
+ * when its output (the response) has ended, so neither waits on the
+ * other.
+ */
+static void __attribute__((noreturn))
+exec_plain(const char *cmd, struct vpenv *e)
+{
+	struct vprelay_opts ro;
+	struct vprelay_stats st;
+	int sv[2], status;
+	char h[80];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		vpdsp_fail(VPR_INTERNAL, "socketpair: %s", strerror(errno));
+	if ((pid = vpspawn_shell(cmd, sv[1], sv[1], e->v)) == -1)
+		vpdsp_fail(VPR_INTERNAL, "%s: %s", cmd, strerror(errno));
+	close(sv[1]);
+	vpdsp.replied = 1;
+	memset(&ro, 0, sizeof(ro));
+	ro.pre = vpdsp.pre;
+	ro.prelen = vpdsp.prelen;
+	ro.body = &vpdsp.body;
+	ro.bodymore = vpdsp.bodymore;
+	if (vphb_failed(&vpdsp.body)) {
+		(void)vpio_writeall(sv[0], vpdsp.pre, vpdsp.prelen);
+		(void)shutdown(sv[0], SHUT_WR);
+	} else
+		(void)vprelay_run(0, 1, sv[0], sv[0], &ro, &st);
+	close(sv[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	/* a request sent after this one must not reset the response */
+	vpdsp_linger_close();
+	if (vphb_failed(&vpdsp.body)) {
+		vplog_info("route %s: %s:%u: malformed chunked request body",
+		    vpdsp.route, vplog_safe(h, sizeof(h), vpdsp.host),
+		    vpdsp.port);
+		exit(EX_IOERR);
+	}
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE);
+}
+
+/*
  * vpdsp_run_exec(): chain-loads the route's command (%h %p shell-quoted).
  * exec: the command answers VP_REPLY. exec-early: we answer success
  * first, for commands that know nothing of VP_REPLY.
@@ -311,7 +359,9 @@ vpdsp_run_exec(int early)
 		vplog_die_errno(EX_IOERR, "reply to client");
 	vplog_info("%s %s:%u via %s: exec %s", vpdsp.route,
 	    vplog_safe(h, sizeof(h), vpdsp.host), vpdsp.port, vpdsp.inbound, cmd);
-	if ((early && vpdsp.prelen > 0) || vpdsp.framed)
+	if (vpdsp.framed)
+		exec_plain(cmd, &e);
+	if (early && vpdsp.prelen > 0)
 		inject(cmd, &e);
 	early_fd(&e);
 	vpspawn_exec_shell(cmd, -1, -1, e.v);

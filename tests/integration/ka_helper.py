@@ -8,6 +8,9 @@ awkward pieces, or send malformed framing through a proxy.
   ka_helper.py badchunk PORT ORIGINPORT
   ka_helper.py lengthmore PORT ORIGINPORT
   ka_helper.py midchunk PORT ORIGINPORT
+  ka_helper.py hold PORT ORIGINPORT  GET /x, then keep the connection:
+                                     "eof N" if the proxy closes it
+                                     within 5 s (N bytes came), "held"
 
 The origin answers each request with 200, keeps the connection (it
 ignores "Connection: close", as misconfigured servers do) and writes,
@@ -208,6 +211,21 @@ def main():
         c.sendall(b"o wo\r\n3\r\nrld\r\n0\r\n\r\n"
                   b"GET http://127.0.0.1:%s/after HTTP/1.1\r\nHost: x\r\n"
                   % op.encode() + AUTH + b"\r\n")
+    elif a[0] == "hold":
+        c.sendall(b"GET http://127.0.0.1:%s/x HTTP/1.1\r\nHost: x\r\n"
+                  % op.encode() + AUTH + b"\r\n")
+        c.settimeout(5)
+        got = b""
+        try:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    print("eof %d" % len(got))
+                    return
+                got += d
+        except socket.timeout:
+            print("held")
+            return
     elif a[0] == "lengthmore":
         c.sendall(req(op, b"/length", b"Content-Length: 5\r\n") +
                   b"helloGET http://127.0.0.1:%s/smuggled HTTP/1.1\r\n"

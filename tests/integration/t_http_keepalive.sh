@@ -13,8 +13,12 @@
 need python3 curl
 K="python3 $VP_SRC/tests/integration/ka_helper.py"
 
-mkdir "$T/o"
+mkdir "$T/o" "$T/www"
 listen_ready O $K origin "$T/o" || { notok "keep-alive origin"; exit 0; }
+# an origin that closes after its response (dispatch_helper.py http)
+printf 'xyz' >"$T/www/x"
+listen_ready W python3 "$VP_SRC/tests/integration/dispatch_helper.py" http \
+    "$T/www" || { notok "closing origin"; exit 0; }
 printf 'u:p\n' >"$T/users"
 chmod 600 "$T/users"
 cat >"$T/rules" <<EOF2
@@ -132,6 +136,15 @@ run_mode() {
 	[ "$out" = "1 responses $wsha " ] && reqs | grep -q "^POST /mid 11 $wsha -\$" &&
 	    ok "[$m $what] head with part of a chunk, the rest later: the whole body" ||
 	    notok "[$m $what] split chunk: client '$out', origin: $(reqs | tr '\n' ';')"
+
+	# (h) a client that keeps its connection after the response: once
+	# the origin has closed, the proxy closes too (an exec route held
+	# it, and the command, until the client went)
+	out=$(timeout 20 $K hold "$P" "$W")
+	case $out in
+	"eof "*) ok "[$m $what] the origin's close after its response ends the connection ($out)" ;;
+	*) notok "[$m $what] connection held after the response: '$out'" ;;
+	esac
 
 	# (e) malformed chunked framing; a Content-Length body with more after it
 	clear
