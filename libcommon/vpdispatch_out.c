@@ -214,29 +214,25 @@ early_fd(struct vpenv *e)
 }
 
 /*
- * inject(): exec-early with bytes to inject, or any exec of a plain
- * HTTP request: the command runs as a child reading a pipe we fill with
- * the early bytes and then the client's (of a plain request only its
- * body: the pipe ends with it); its output goes straight to the client.
+ * inject(): exec-early with bytes to inject: the command runs as a
+ * child reading a pipe we fill with the early bytes and then the
+ * client's; its output goes straight to the client.
  */
 static void __attribute__((noreturn))
 inject(const char *cmd, struct vpenv *e)
 {
 	struct pollfd pf[2];
-	char buf[16384], h[80];
+	char buf[16384];
 	int p[2], status;
-	size_t want;
 	pid_t pid;
-	ssize_t n, k;
+	ssize_t n;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		vpdsp_fail(VPR_INTERNAL, "pipe: %s", strerror(errno));
 	if ((pid = vpspawn_shell(cmd, p[0], 1, e->v)) == -1)
 		vpdsp_fail(VPR_INTERNAL, "%s: %s", cmd, strerror(errno));
 	close(p[0]);
-	if (vpio_writeall(p[1], vpdsp.pre, vpdsp.prelen) == vpdsp.prelen &&
-	    !(vpdsp.framed && (vphb_failed(&vpdsp.body) ||
-	    (vphb_done(&vpdsp.body) && vpdsp.bodymore)))) {
+	if (vpio_writeall(p[1], vpdsp.pre, vpdsp.prelen) == vpdsp.prelen) {
 		for (;;) {
 			pf[0].fd = 0;
 			pf[0].events = POLLIN;
@@ -251,44 +247,18 @@ inject(const char *cmd, struct vpenv *e)
 				break;
 			if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			/*
-			 * The request complete: what the client sends next
-			 * (a request, EOF) ends the command's input; not
-			 * before, or the origin sees a half-close at once.
-			 */
-			if (vpdsp.framed && vphb_done(&vpdsp.body))
-				break;
-			want = sizeof(buf);
-			if (vpdsp.framed && vphb_raw(&vpdsp.body) > 0 &&
-			    vphb_raw(&vpdsp.body) < want)
-				want = (size_t)vphb_raw(&vpdsp.body);
-			n = read(0, buf, want);
+			n = read(0, buf, sizeof(buf));
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (n <= 0)
-				break;
-			/* a plain request's body only; malformed: the end */
-			k = vpdsp.framed ? vphb_feed(&vpdsp.body, buf,
-			    (size_t)n) : n;
-			if (k < 0 || vpio_writeall(p[1], buf, (size_t)k) !=
-			    (size_t)k || k < n)
+			if (n <= 0 || vpio_writeall(p[1], buf, (size_t)n) !=
+			    (size_t)n)
 				break;
 		}
 	}
 	close(p[1]);
-	if (!vpdsp.framed)
-		shutdown(0, SHUT_RD);
+	shutdown(0, SHUT_RD);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
-	/* a request sent after this one must not reset the response */
-	if (vpdsp.framed)
-		vpdsp_linger_close();
-	if (vpdsp.framed && vphb_failed(&vpdsp.body)) {
-		vplog_info("route %s: %s:%u: malformed chunked request body",
-		    vpdsp.route, vplog_safe(h, sizeof(h), vpdsp.host),
-		    vpdsp.port);
-		exit(EX_IOERR);
-	}
 	exit(WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE);
 }
 
