@@ -64,6 +64,8 @@ struct vptun {
 	uint64_t	 out_total;	/* bytes the link took from us */
 	uint64_t	 ka_out_mark;	/* out_total at the last keepalive tick */
 	int64_t		 ka_next;
+	int64_t		 stall_since;	/* first tick the link took nothing
+					   though bytes waited for it; 0 */
 	struct ping	 pings[NPINGS];
 	int		 npings;
 	uint64_t	 ping_id;
@@ -1142,7 +1144,7 @@ void
 vpt_tick(struct vptun *t, int64_t now)
 {
 	uint8_t f[VPF_HDRLEN + VPF_PINGLEN];
-	int i, busy;
+	int i, busy, waiting;
 
 	if (t->state == VPT_DEAD)
 		return;
@@ -1181,8 +1183,27 @@ vpt_tick(struct vptun *t, int64_t now)
 		 * queued to write here or in the link (wire-spec 1.6).
 		 */
 		t->ka_next = now + t->cfg.ka_interval_ms;
-		busy = t->out_total != t->ka_out_mark || t->qlen > 0 ||
+		waiting = t->qlen > 0 ||
 		    (t->cb.pending != NULL && t->cb.pending(t->cb.arg) > 0);
+		/*
+		 * No PING goes out while bytes wait for the link, so a peer
+		 * that stops reading (or a dead one behind a full window)
+		 * is found here: the link took nothing for a whole period
+		 * though bytes waited, and still nothing a period plus the
+		 * keepalive timeout later.
+		 */
+		if (waiting && t->out_total == t->ka_out_mark) {
+			if (t->stall_since == 0)
+				t->stall_since = now;
+			else if (now - t->stall_since >=
+			    t->cfg.ka_interval_ms + t->cfg.ka_timeout_ms) {
+				(void)fail(t, 0,
+				    "link stalled: the peer takes nothing");
+				return;
+			}
+		} else
+			t->stall_since = 0;
+		busy = t->out_total != t->ka_out_mark || waiting;
 		if (!busy && now - t->last_read > t->cfg.ka_idle_ms &&
 		    t->npings < NPINGS) {
 			t->ping_id++;

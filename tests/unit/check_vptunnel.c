@@ -1034,6 +1034,38 @@ START_TEST(keepalive_no_ping_while_link_busy)
 END_TEST
 
 /*
+ * A link that takes nothing while bytes wait for it (a peer that stopped
+ * reading, or a dead one behind a full window) gets no PING, so the
+ * stall itself ends the tunnel: a period plus the keepalive timeout
+ * after the first tick that saw it. Progress in between starts over.
+ */
+START_TEST(keepalive_stalled_link_fails)
+{
+	pair(0, 1);
+	ce->len = 0;
+	ce->pending = 65536;
+	now += 10000;
+	vpt_tick(ct, now);			/* the stall seen */
+	now += 10000;
+	vpt_tick(ct, now);
+	ck_assert_int_eq(vpt_state(ct), VPT_READY);
+	/* the link moved: the count starts over */
+	send_bytes(ct, open_one(), "x", 1);
+	now += 10000;
+	vpt_tick(ct, now);
+	now += 10000;
+	vpt_tick(ct, now);			/* seen again */
+	now += 10000;
+	vpt_tick(ct, now);
+	ck_assert_int_eq(vpt_state(ct), VPT_READY);
+	now += 10000;
+	vpt_tick(ct, now);
+	ck_assert_int_eq(vpt_state(ct), VPT_DEAD);
+	ck_assert_str_eq(vpt_reason(ct), "link stalled: the peer takes nothing");
+}
+END_TEST
+
+/*
  * A PING whose answer is late while the link keeps taking our bytes is
  * queued behind them, not lost: its deadline moves. Once the link stops
  * taking bytes, a fresh tunnel fails on it. And a tunnel that wrote
@@ -1242,6 +1274,7 @@ suite(void)
 	tcase_add_test(tc, keepalive_no_ping_when_busy);
 	tcase_add_test(tc, keepalive_no_ping_while_link_busy);
 	tcase_add_test(tc, keepalive_slow_link_extends);
+	tcase_add_test(tc, keepalive_stalled_link_fails);
 	tcase_add_test(tc, keepalive_warm_survives_two_losses);
 	tcase_add_test(tc, ping_answered);
 	tcase_add_test(tc, backpressure_order);
