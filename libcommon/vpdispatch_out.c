@@ -74,6 +74,18 @@ vpdsp_frame(void)
 	vpdsp.prelen = hl + (n > 0 ? (size_t)n : 0);
 }
 
+/* A plain request's relay: the head (and body bytes) first, its framing. */
+static void
+plain_opts(struct vprelay_opts *ro)
+{
+	memset(ro, 0, sizeof(*ro));
+	ro->pre = vpdsp.pre;
+	ro->prelen = vpdsp.prelen;
+	/* one request: its body, nothing after it (vphttpbody.h) */
+	ro->body = &vpdsp.body;
+	ro->bodymore = vpdsp.bodymore;
+}
+
 /*
  * dial(): the outbound in process through vpdial (DESIGN.md: the route
  * taken most often costs no exec): connect (through px if given),
@@ -111,12 +123,7 @@ dial(const struct vpproxy *px, size_t npx)
 			vpdsp_fail(cls, "route %s: connect to %s:%u: %s", vpdsp.route,
 			    vplog_safe(h, sizeof(h), vpdsp.host), vpdsp.port, err);
 		vpdsp.replied = 1;
-		memset(&ro, 0, sizeof(ro));
-		ro.pre = vpdsp.pre;
-		ro.prelen = vpdsp.prelen;
-		/* one request: its body, nothing after it (vphttpbody.h) */
-		ro.body = &vpdsp.body;
-		ro.bodymore = vpdsp.bodymore;
+		plain_opts(&ro);
 		(void)vpnet_loopback_bufs(0);
 		(void)vpnet_loopback_bufs(c.out);
 		if (vphb_failed(&vpdsp.body)) {
@@ -286,11 +293,7 @@ exec_plain(const char *cmd, struct vpenv *e)
 		vpdsp_fail(VPR_INTERNAL, "%s: %s", cmd, strerror(errno));
 	close(sv[1]);
 	vpdsp.replied = 1;
-	memset(&ro, 0, sizeof(ro));
-	ro.pre = vpdsp.pre;
-	ro.prelen = vpdsp.prelen;
-	ro.body = &vpdsp.body;
-	ro.bodymore = vpdsp.bodymore;
+	plain_opts(&ro);
 	if (vphb_failed(&vpdsp.body)) {
 		(void)vpio_writeall(sv[0], vpdsp.pre, vpdsp.prelen);
 		(void)shutdown(sv[0], SHUT_WR);

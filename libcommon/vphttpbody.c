@@ -2,6 +2,7 @@
  * vphttpbody: an HTTP/1.1 request body's end, see vphttpbody.h.
  */
 #include "vphttpbody.h"
+#include "vpio.h"
 
 enum {
 	S_DONE = 0,
@@ -38,18 +39,6 @@ vphb_init(struct vphb *b, enum vphb_frame f, uint64_t len)
 		b->state = S_DONE;
 		break;
 	}
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* A byte no field line or extension may hold (HTAB is fine). */
@@ -110,7 +99,7 @@ vphb_feed(struct vphb *b, const void *buf, size_t n)
 		}
 		switch (b->state) {
 		case S_SIZE:
-			if ((h = hexval(p[i])) >= 0) {
+			if ((h = vpio_hexval(p[i])) >= 0) {
 				if (b->left > (VPHB_SIZEMAX >> 4))
 					return fail(b);
 				b->left = b->left << 4 | (uint64_t)h;

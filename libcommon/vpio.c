@@ -189,6 +189,18 @@ vpio_remaining(int64_t deadline)
 }
 
 int
+vpio_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
 vpio_parse_num(const char *s, long long lo, long long hi, long long *out)
 {
 	const char *errstr = NULL;

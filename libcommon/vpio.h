@@ -45,6 +45,8 @@ int64_t	vpio_now_ms(void);
 /* Remaining ms until deadline (>= 0), or -1 if deadline < 0 (none). */
 int	vpio_remaining(int64_t deadline);
 
+/* The value of hex digit c (either case), or -1. */
+int	vpio_hexval(int c);
 /* Parses a decimal in [lo, hi]; returns 0 or -1 (errno EINVAL/ERANGE). */
 int	vpio_parse_num(const char *s, long long lo, long long hi,
 	    long long *out);

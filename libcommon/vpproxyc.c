@@ -35,18 +35,6 @@
 /* pxfail(err, errlen, fmt, ...): a reason, errno EINVAL, -1. */
 #define pxfail(err, errlen, ...) vpio_errf(err, errlen, EINVAL, __VA_ARGS__)
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into out (cap bytes). 0 or -1. */
 static int
 pct_decode(const char *s, size_t n, char *out, size_t cap)
@@ -60,8 +48,8 @@ pct_decode(const char *s, size_t n, char *out, size_t cap)
 		if (s[i] == '%') {
 			if (i + 2 >= n)
 				return -1;
-			if ((h = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (l = hexval((unsigned char)s[i + 2])) < 0)
+			if ((h = vpio_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (l = vpio_hexval((unsigned char)s[i + 2])) < 0)
 				return -1;
 			if (h == 0 && l == 0)
 				return -1;	/* no NUL in credentials */
