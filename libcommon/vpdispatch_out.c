@@ -294,6 +294,8 @@ exec_plain(const char *cmd, struct vpenv *e)
 	close(sv[1]);
 	vpdsp.replied = 1;
 	plain_opts(&ro);
+	/* a command may answer without reading the request (printf) */
+	ro.b_quits = 1;
 	if (vphb_failed(&vpdsp.body)) {
 		(void)vpio_writeall(sv[0], vpdsp.pre, vpdsp.prelen);
 		(void)shutdown(sv[0], SHUT_WR);

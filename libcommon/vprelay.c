@@ -42,6 +42,8 @@ struct vpdir {
 	uint64_t	 bytes;
 	int		 other_in;	/* other direction's input */
 	struct vphb	*body;		/* framed input (a->b), or NULL */
+	int		 outquits;	/* out may go early: direction over */
+	int		 inquits;	/* in may reset: as EOF (b_quits) */
 };
 
 const char *
@@ -223,8 +225,9 @@ dir_pump(struct vpdir *d, int *moved)
 				if (dir_to_rw(d) == -1)
 					goto fail;
 				progress = 1;
-			} else if (r == -1 && errno == EPIPE &&
-			    d->okind != K_SOCK) {
+			} else if (r == -1 && ((errno == EPIPE &&
+			    d->okind != K_SOCK) || (d->outquits &&
+			    (errno == EPIPE || errno == ECONNRESET)))) {
 				/* a pipe's reader went away: direction over */
 				d->done = 1;
 				return 0;
@@ -349,7 +352,8 @@ dir_pump(struct vpdir *d, int *moved)
 			    vphb_done(d->body)) {
 				/* what came after the request was dropped */
 				progress = 1;
-			} else if (r == 0) {
+			} else if (r == 0 || (d->inquits && errno == ECONNRESET)) {
+				/* b gone with our bytes unread: its end too */
 				d->eof = 1;
 				progress = 1;
 			} else if (errno == EAGAIN || errno == EINTR) {
@@ -456,6 +460,7 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 	    opts->pipesz ? opts->pipesz : VPRELAY_PIPESZ);
 	dir_init(&dir[1], b_in, a_out, a_in,
 	    opts->pipesz ? opts->pipesz : VPRELAY_PIPESZ);
+	dir[0].outquits = dir[1].inquits = opts->b_quits;
 	dir[0].pre = opts->pre;
 	dir[0].prelen = opts->pre != NULL ? opts->prelen : 0;
 	if ((dir[0].body = opts->body) != NULL) {

@@ -63,6 +63,12 @@ struct vprelay_opts {
 	 * before. Malformed framing is an error (EPROTO).
 	 */
 	struct vphb	*body;
+	/*
+	 * Nonzero: b may stop reading and go at any time (a command that
+	 * answers without reading all it is sent): writing to b_out then
+	 * ends a->b only, and b->a is drained to its end, not an error.
+	 */
+	int		 b_quits;
 	int		 bodymore;	/* bytes came after the body already
 					   (dropped from pre): shut b_out
 					   once the body is through */

@@ -185,6 +185,30 @@ for m in engine P; do
 	run_mode $m "$T/srules" socks5
 done
 
+# a command that answers without reading the request (and goes): its
+# answer still reaches the client (writing the request to it failed,
+# and once ended the relay before its answer was passed on)
+printf 'outbound say exec-early printf R-say\ndefault say\n' >"$T/sayrules"
+chmod 600 "$T/sayrules"
+vp-dispatch -C "$T/sayrules" || notok "say rules: compile"
+for m in engine P; do
+	flag=""
+	[ "$m" = P ] && flag=-P
+	listen_ready SP vp-listen -1 $flag tcp:127.0.0.1:0 vp-dispatch \
+	    -r "$T/sayrules" 2>"$T/say.$m.log" || { notok "[$m] say: vp-listen"; continue; }
+	LP=$LASTPID
+	n=0
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		[ "$(curl -s -m 10 --http0.9 -x "http://127.0.0.1:$SP" \
+		    "http://127.0.0.1:$O/x")" = R-say ] && n=$((n + 1))
+	done
+	[ "$n" = 20 ] &&
+	    ok "[$m] a command that answers without reading the request: 20 of 20 answers arrive" ||
+	    notok "[$m] a command that answers without reading: $n of 20 answers arrived"
+	kill "$LP"
+	wait "$LP" 2>/dev/null
+done
+
 # the engine and -P: the same vp-dispatch log lines and exit statuses
 norm() {
 	{ grep 'vp-dispatch' "$1" | sed -E 's/\[[0-9]+\]//; s/[0-9]+ ms/N ms/; s/:[0-9]+/:P/g'
