@@ -1144,7 +1144,7 @@ void
 vpt_tick(struct vptun *t, int64_t now)
 {
 	uint8_t f[VPF_HDRLEN + VPF_PINGLEN];
-	int i, busy, waiting;
+	int i, moved, waiting;
 
 	if (t->state == VPT_DEAD)
 		return;
@@ -1192,7 +1192,8 @@ vpt_tick(struct vptun *t, int64_t now)
 		 * though bytes waited, and still nothing a period plus the
 		 * keepalive timeout later.
 		 */
-		if (waiting && t->out_total == t->ka_out_mark) {
+		moved = t->out_total != t->ka_out_mark;
+		if (waiting && !moved) {
 			if (t->stall_since == 0)
 				t->stall_since = now;
 			else if (now - t->stall_since >=
@@ -1203,8 +1204,7 @@ vpt_tick(struct vptun *t, int64_t now)
 			}
 		} else
 			t->stall_since = 0;
-		busy = t->out_total != t->ka_out_mark || waiting;
-		if (!busy && now - t->last_read > t->cfg.ka_idle_ms &&
+		if (!moved && !waiting && now - t->last_read > t->cfg.ka_idle_ms &&
 		    t->npings < NPINGS) {
 			t->ping_id++;
 			(void)vpf_put_ping(f, sizeof(f), t->ping_id, 0);

@@ -545,6 +545,25 @@ tun_free(struct tun *tn)
 	free(tn);
 }
 
+/* Client: the next dial after the backoff, which doubles up to -B. */
+static void
+redial_later(int64_t now)
+{
+	reconnect_at = now + backoff;
+	backoff = backoff * 2 > o.backoff_max ? o.backoff_max : backoff * 2;
+}
+
+/* Client: a connected link becomes a tunnel (or is retried later). */
+static void
+link_up(struct vplink *link, int64_t now)
+{
+	if (tun_new(link) == NULL) {
+		vplog_warn("tunnel %s: out of memory", o.peer);
+		vplink_close(link);
+		reconnect_at = now + backoff;
+	}
+}
+
 /*
  * The tunnel died: every conn ends, except streams that had finished
  * cleanly (both FINs): they keep writing their tail to the local side,
@@ -602,9 +621,7 @@ tun_dead(struct tun *tn, int64_t now)
 		} else {
 			if (tn->was_ready)
 				backoff = 100;
-			reconnect_at = now + backoff;
-			backoff = backoff * 2 > o.backoff_max ? o.backoff_max :
-			    backoff * 2;
+			redial_later(now);
 		}
 	}
 }
@@ -620,9 +637,7 @@ client_dial(int64_t now)
 	tr = vplink_transport_for(peer_ep.kind);
 	if ((link = tr->dial(&peer_ep, err, sizeof(err))) == NULL) {
 		vplog_warn("tunnel %s: %s", o.peer, err);
-		reconnect_at = now + backoff;
-		backoff = backoff * 2 > o.backoff_max ? o.backoff_max :
-		    backoff * 2;
+		redial_later(now);
 		return;
 	}
 	if (vplink_connecting(link)) {
@@ -630,11 +645,7 @@ client_dial(int64_t now)
 		dialing = link;
 		return;
 	}
-	if (tun_new(link) == NULL) {
-		vplog_warn("tunnel %s: out of memory", o.peer);
-		vplink_close(link);
-		reconnect_at = now + backoff;
-	}
+	link_up(link, now);
 }
 
 /*
@@ -658,19 +669,13 @@ dial_done(int64_t now)
 		    vpnet_strerror(e));
 		dialing = NULL;
 		vplink_close(link);
-		reconnect_at = now + backoff;
-		backoff = backoff * 2 > o.backoff_max ? o.backoff_max :
-		    backoff * 2;
+		redial_later(now);
 		return;
 	}
 	if (vplink_connecting(link))
 		return;
 	dialing = NULL;
-	if (tun_new(link) == NULL) {
-		vplog_warn("tunnel %s: out of memory", o.peer);
-		vplink_close(link);
-		reconnect_at = now + backoff;
-	}
+	link_up(link, now);
 }
 
 /* Reads what the link has and feeds the tunnel. */
