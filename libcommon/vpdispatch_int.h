@@ -17,19 +17,19 @@
 
 #define CONNECT_MS	10000	/* outbound connect timeout */
 
-/* One connection's state. */
-/*
- * vp-dispatch's command line options, read by vp-dispatch itself and by
- * vp-listen's engine. vpdsp_args_opt() takes one option as getopt(3)
- * returned it (with VPDSP_OPTSTR), without side effects: -1 with a
- * sentence in err for a bad value.
- */
 /*
  * An exec route of exactly this command is the direct route spelled
  * out: vp-dispatch and the engine both run it as direct (a plain HTTP
  * request then gets 502/504 on a failed connect, as on direct).
  */
 #define VPDSP_DIAL_ROUTE	"vp-dial %h %p"
+
+/*
+ * vp-dispatch's command line options, read by vp-dispatch itself and by
+ * vp-listen's engine. vpdsp_args_opt() takes one option as getopt(3)
+ * returned it (with VPDSP_OPTSTR), without side effects: -1 with a
+ * sentence in err for a bad value.
+ */
 #define VPDSP_OPTSTR	":a:C:i:qr:sT:t:v"
 struct vpdsp_args {
 	const char	*users;		/* -a */
@@ -47,6 +47,7 @@ void	vpdsp_args_init(struct vpdsp_args *a);
 int	vpdsp_args_opt(struct vpdsp_args *a, int ch, char *arg, char *err,
 	    size_t errlen);
 
+/* One connection's state. */
 struct vpdsp {
 	struct vpin_req	 req;
 	enum vpr_proto	 reply;		/* who waits for an answer */

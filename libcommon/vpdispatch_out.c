@@ -61,17 +61,17 @@ void
 vpdsp_frame(void)
 {
 	size_t hl = vpdsp.req.headlen;
-	ssize_t n;
 
 	if (vpdsp.req.proto != VPIN_HTTP || vpdsp.req.http_connect)
 		return;
 	vpdsp.framed = 1;
-	vphb_init(&vpdsp.body, vpdsp.req.body, vpdsp.req.bodylen);
-	if (vpdsp.prelen <= hl)
-		return;
-	n = vphb_feed(&vpdsp.body, vpdsp.pre + hl, vpdsp.prelen - hl);
-	vpdsp.bodymore = n >= 0 && (size_t)n < vpdsp.prelen - hl;
-	vpdsp.prelen = hl + (n > 0 ? (size_t)n : 0);
+	if (vpdsp.prelen <= hl)		/* nothing past the head */
+		(void)vphb_begin(&vpdsp.body, vpdsp.req.body,
+		    vpdsp.req.bodylen, NULL, 0, &vpdsp.bodymore);
+	else
+		vpdsp.prelen = hl + vphb_begin(&vpdsp.body, vpdsp.req.body,
+		    vpdsp.req.bodylen, vpdsp.pre + hl, vpdsp.prelen - hl,
+		    &vpdsp.bodymore);
 }
 
 /* A plain request's relay: the head (and body bytes) first, its framing. */
@@ -126,19 +126,9 @@ dial(const struct vpproxy *px, size_t npx)
 		plain_opts(&ro);
 		(void)vpnet_loopback_bufs(0);
 		(void)vpnet_loopback_bufs(c.out);
-		if (vphb_failed(&vpdsp.body)) {
-			/*
-			 * Malformed framing among the bytes read with the
-			 * head: the head goes, then the end (as when it
-			 * comes later, and as the engine and exec routes do).
-			 */
-			memset(&st, 0, sizeof(st));
-			st.ab = vpio_writeall(c.out, vpdsp.pre, vpdsp.prelen);
-			st.end = VPRELAY_ERROR;
-			status = EX_IOERR;
-		} else
-			status = vprelay_run(0, 1, c.in, c.out, &ro, &st) == 0 ?
-			    0 : EX_IOERR;
+		/* malformed framing read with the head: the head, then EPROTO */
+		status = vprelay_run(0, 1, c.in, c.out, &ro, &st) == 0 ? 0 :
+		    EX_IOERR;
 		vpdial_close(&c);
 		vplog_info("route %s: %s:%u (%s): %llu bytes out, %llu bytes in, "
 		    "%lld ms, %s", vpdsp.route, vplog_safe(h, sizeof(h), vpdsp.host),
@@ -296,11 +286,7 @@ exec_plain(const char *cmd, struct vpenv *e)
 	plain_opts(&ro);
 	/* a command may answer without reading the request (printf) */
 	ro.b_quits = 1;
-	if (vphb_failed(&vpdsp.body)) {
-		(void)vpio_writeall(sv[0], vpdsp.pre, vpdsp.prelen);
-		(void)shutdown(sv[0], SHUT_WR);
-	} else
-		(void)vprelay_run(0, 1, sv[0], sv[0], &ro, &st);
+	(void)vprelay_run(0, 1, sv[0], sv[0], &ro, &st);
 	close(sv[0]);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;

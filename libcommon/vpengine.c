@@ -919,8 +919,7 @@ body_in(struct conn *c, struct dir *d)
 	if (n == k) {
 		c->body = t;
 		c->bodymore = more;
-	}
-	else if (n > 0)		/* the pipe took less: parse only that */
+	} else if (n > 0)		/* the pipe took less: parse only that */
 		(void)vphb_feed(&c->body, pk, (size_t)n);
 	return n;
 }
@@ -1305,11 +1304,9 @@ won(struct conn *c, int slot)
 			 * Early bytes: of the request's body only (malformed:
 			 * none; the relay ends after the head).
 			 */
-			vphb_init(&c->body, c->x->hs.req.body,
-			    c->x->hs.req.bodylen);
-			n = vphb_feed(&c->body, c->x->buf, c->x->blen);
-			c->bodymore = n >= 0 && (size_t)n < c->x->blen;
-			c->x->blen = n > 0 ? (size_t)n : 0;
+			c->x->blen = vphb_begin(&c->body, c->x->hs.req.body,
+			    c->x->hs.req.bodylen, c->x->buf, c->x->blen,
+			    &c->bodymore);
 		}
 		if (c->x->headlen + c->x->blen > 0) {
 			if ((c->d[0].pre = malloc(c->x->headlen +

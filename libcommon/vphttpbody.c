@@ -180,6 +180,18 @@ vphb_feed(struct vphb *b, const void *buf, size_t n)
 	return b->state == S_ERR ? -1 : (ssize_t)i;
 }
 
+size_t
+vphb_begin(struct vphb *b, enum vphb_frame f, uint64_t len,
+    const void *buf, size_t n, int *more)
+{
+	ssize_t k;
+
+	vphb_init(b, f, len);
+	k = n > 0 ? vphb_feed(b, buf, n) : 0;
+	*more = k >= 0 && (size_t)k < n;
+	return k > 0 ? (size_t)k : 0;
+}
+
 uint64_t
 vphb_raw(const struct vphb *b)
 {

@@ -52,6 +52,14 @@ void	vphb_init(struct vphb *b, enum vphb_frame f, uint64_t len);
 ssize_t	vphb_feed(struct vphb *b, const void *buf, size_t n);
 
 /*
+ * vphb_begin(): vphb_init(), then the n bytes that came with the head
+ * (buf). Returns how many of them are the request's (0 when malformed:
+ * then vphb_failed()); *more is set to 1 when bytes came after it.
+ */
+size_t	vphb_begin(struct vphb *b, enum vphb_frame f, uint64_t len,
+	    const void *buf, size_t n, int *more);
+
+/*
  * vphb_raw(): how many of the next bytes are body data that need not
  * be looked at (they may be moved without a copy, then counted with
  * vphb_skip()); 0 when framing bytes come next or the request is done.

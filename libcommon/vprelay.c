@@ -239,6 +239,16 @@ dir_pump(struct vpdir *d, int *moved)
 			return 0;
 		}
 		/*
+		 * Malformed framing, now or among the bytes the caller read
+		 * with the head: what went before it (pre) is out, so the
+		 * relay ends.
+		 */
+		if (d->body != NULL && vphb_failed(d->body) &&
+		    d->preoff == d->prelen) {
+			errno = EPROTO;
+			goto fail;
+		}
+		/*
 		 * The request is complete: a_in is watched, no longer
 		 * relayed. What comes next, another request or EOF, ends
 		 * the direction; only then does the origin get its EOF
@@ -467,8 +477,7 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 		/* chunked framing is looked at: copy, don't splice */
 		if (vphb_raw(opts->body) == 0)
 			dir[0].splice = 0;
-		if (vphb_failed(opts->body) ||
-		    (vphb_done(opts->body) && opts->bodymore))
+		if (vphb_done(opts->body) && opts->bodymore)
 			dir[0].eof = 1;
 	}
 	if (dir_alloc(&dir[0]) == -1 || dir_alloc(&dir[1]) == -1) {

@@ -60,7 +60,8 @@ struct vprelay_opts {
 	 * at most up to its end); once the body is complete a_in is
 	 * watched, not relayed: what it sends next (another request, or
 	 * EOF), or the end of b->a, shuts b_out down as at EOF, not
-	 * before. Malformed framing is an error (EPROTO).
+	 * before. Malformed framing is an error (EPROTO), also when the
+	 * body had failed before the call: then pre goes out first.
 	 */
 	struct vphb	*body;
 	/*

@@ -272,6 +272,31 @@ START_TEST(many_small_chunks)
 }
 END_TEST
 
+/* vphb_begin(): the bytes read with the head, trimmed to the request. */
+START_TEST(begin)
+{
+	struct vphb b;
+	int more = -1;
+
+	ck_assert_uint_eq(vphb_begin(&b, VPHB_LENGTH, 5, "helloGET", 8,
+	    &more), 5);
+	ck_assert(vphb_done(&b) && more == 1);
+	ck_assert_uint_eq(vphb_begin(&b, VPHB_LENGTH, 5, "hel", 3, &more), 3);
+	ck_assert(!vphb_done(&b) && more == 0);
+	ck_assert_uint_eq(vphb_raw(&b), 2);
+	ck_assert_uint_eq(vphb_begin(&b, VPHB_NONE, 0, NULL, 0, &more), 0);
+	ck_assert(vphb_done(&b) && more == 0);
+	ck_assert_uint_eq(vphb_begin(&b, VPHB_NONE, 0, "GET", 3, &more), 0);
+	ck_assert(vphb_done(&b) && more == 1);
+	ck_assert_uint_eq(vphb_begin(&b, VPHB_CHUNKED, 0, "0\r\n\r\n", 5,
+	    &more), 5);
+	ck_assert(vphb_done(&b) && more == 0);
+	/* malformed: nothing is the request's, and no "more" */
+	ck_assert_uint_eq(vphb_begin(&b, VPHB_CHUNKED, 0, "zz", 2, &more), 0);
+	ck_assert(vphb_failed(&b) && more == 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -285,6 +310,7 @@ suite(void)
 	tcase_add_test(tc, chunked_sticky_error);
 	tcase_add_test(tc, chunked_bounds);
 	tcase_add_test(tc, many_small_chunks);
+	tcase_add_test(tc, begin);
 	suite_add_tcase(s, tc);
 	return s;
 }

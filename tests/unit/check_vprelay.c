@@ -511,7 +511,7 @@ body_case_fed(enum vphb_frame f, uint64_t len, const char *fed,
 	/* what the caller had already passed on (in its pre-data) */
 	if (fed != NULL)
 		ck_assert_int_eq(vphb_feed(&b, fed, strlen(fed)),
-		    (ssize_t)strlen(fed));
+		    ok ? (ssize_t)strlen(fed) : -1);
 	o.body = &b;
 	o.idle_ms = 5000;
 	if (ok) {
@@ -565,6 +565,9 @@ START_TEST(http_body)
 	body_case_fed(VPHB_CHUNKED, 0, "5\r\nhel",
 	    "lo\r\n4\r\nabcd\r\n0\r\n\r\nGET /2",
 	    "HEAD|lo\r\n4\r\nabcd\r\n0\r\n\r\n", NULL, 1);
+	/* malformed among the caller's bytes: the head, then EPROTO */
+	body_case_fed(VPHB_CHUNKED, 0, "zz", "3\r\nabc\r\n0\r\n\r\n", "HEAD|",
+	    NULL, 0);
 }
 END_TEST
 
