@@ -96,8 +96,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t frame[VPF_HDRLEN + 70000];
 	struct vpt_config cfg;
 	struct ctx c = { 0, 1 << 20, 0, 0 };
-	struct vpt_cb cb = { &c, room, output, accept_cb, NULL, deliver,
-	    NULL, NULL, NULL };
+	struct vpt_cb cb = { .arg = &c, .room = room, .output = output,
+	    .accept = accept_cb, .deliver = deliver };
 	struct vptun *t;
 	struct vpt_stream *s;
 	const uint8_t *p;
