@@ -151,7 +151,8 @@ vphb_feed(struct vphb *b, const void *buf, size_t n)
 		case S_TRAIL:
 			if (p[i] == '\r')
 				b->state = S_END_LF;
-			else if (ctl(p[i]) || p[i] == ' ' || p[i] == ':')
+			else if (ctl(p[i]) || p[i] == ' ' || p[i] == '\t' ||
+			    p[i] == ':')
 				return fail(b);	/* no folding, no empty name */
 			else
 				b->state = S_TRAIL_LINE;

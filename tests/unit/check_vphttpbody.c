@@ -168,6 +168,8 @@ START_TEST(chunked_bad)
 		"3\r\nabc\n",		/* bare LF after data */
 		"0\r\nX: y\n\r\n",	/* bare LF in a trailer */
 		"0\r\n folded\r\n\r\n",	/* obs-fold */
+		"0\r\n\tfolded\r\n\r\n",	/* obs-fold with HTAB */
+		"0\r\nA: 1\r\n\tfold\r\n\r\n",
 		"0\r\n: v\r\n\r\n",	/* empty field name */
 		"0\r\nA: \001\r\n\r\n",
 		"0\r\n\rX",		/* final CR without LF */
