@@ -368,6 +368,13 @@ vpdial_run(const struct vpdial_opts *o, int in_fd, int out_fd)
 		kill(c.pid, SIGTERM);
 	cst = vpdial_close(&c);
 	ms = vpio_now_ms() - t0;
+	/*
+	 * Failed (the other end reset, say) with bytes still on their way
+	 * to our side's socket: closing now, while it still sends, would
+	 * reset them away too.
+	 */
+	if (st.end == VPRELAY_ERROR)
+		vpnet_linger(in_fd, out_fd, 1);
 
 	status = 0;
 	if (rr == -1 && st.end == VPRELAY_ERROR)

@@ -30,6 +30,7 @@
 #include "vpinbound.h"
 #include "vpio.h"
 #include "vplog.h"
+#include "vpnet.h"
 #include "vpreply.h"
 #include "vprules.h"
 #include "vpsniff.h"
@@ -38,7 +39,6 @@
 #include "vpusers.h"
 
 #define SNIFF_MS	300	/* how long sniffing waits for client bytes */
-#define LINGER_MS	500	/* draining the client after a failure reply */
 
 static struct vpdsp_args args;		/* the command line */
 
@@ -62,28 +62,17 @@ usage(void)
 }
 
 /*
- * vpdsp_linger_close(): after a failure reply, ends our side and reads what
- * the client still sends for a short while, so that unread bytes do not
- * turn our close into a reset that destroys the reply in flight.
+ * vpdsp_linger_close(): after a failure reply or a plain request's
+ * response, ends our side and reads what the client still sends
+ * (vplinger: until it stops, or what we sent is delivered), so that
+ * unread bytes do not turn our close into a reset that destroys what
+ * is still on its way to it.
  */
 void
 vpdsp_linger_close(void)
 {
-	char junk[4096];
-	int64_t end;
-	ssize_t n;
-	int i;
-
-	if (!isock || shutdown(1, SHUT_WR) == -1)
-		return;
-	end = vpio_now_ms() + LINGER_MS;
-	for (i = 0; i < 64; i++) {
-		if (vpio_wait(0, POLLIN, vpio_remaining(end)) != 1)
-			return;
-		n = recv(0, junk, sizeof(junk), MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			return;
-	}
+	if (isock)
+		vpnet_linger(0, 1, 0);
 }
 
 /*

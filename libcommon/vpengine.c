@@ -57,7 +57,6 @@
 
 #define MAXATT		VPNET_MAXADDR	/* connect attempts at once, as vpnet */
 #define SNIFF_MS	300		/* as vp-dispatch */
-#define LINGER_MS	500
 #define POOLMAX		64		/* idle pipes kept */
 #define POOLBIG		8		/* of them grown (BIGPIPE) */
 _Static_assert(2 * POOLMAX + 32 <= VPENGINE_FDS_BASE, "vpengine.h: base fds");
@@ -141,7 +140,7 @@ struct conn {
 	struct vphb	 body;		/* plain: where its body ends */
 	int		 bodymore;	/* plain: bytes came after it */
 	int		 ready;		/* on the ready list */
-	int		 lingered;
+	struct vplinger	 lg;
 	int		 cloop;		/* the client is on loopback */
 	int		 status;	/* as vp-dial/vp-dispatch would exit */
 	char		 route[64];
@@ -816,24 +815,39 @@ send_now(struct conn *c, const void *buf, size_t len)
 static void
 linger_read(struct conn *c)
 {
-	char junk[4096];
+	static char junk[16384];
+	int64_t end;
 	ssize_t n;
+	int i;
 
-	for (; c->lingered < 64; c->lingered++) {
+	for (i = 0; i < 16; i++) {
 		n = recv(c->cfd, junk, sizeof(junk), MSG_DONTWAIT);
-		if (n > 0)
+		if (n > 0) {
+			vplinger_read(&c->lg, now);
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		break;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		conn_close(c);		/* EOF or error */
+		return;
 	}
-	conn_close(c);
+	if ((end = vplinger_until(&c->lg, c->cfd, now)) == 0) {
+		conn_close(c);
+		return;
+	}
+	if (i == 16)
+		ready_push(c);		/* more to read: after the others */
+	if (end != c->deadline)
+		set_deadline(c, end);
 }
 
 /*
- * Ends our side after a failure reply and drains the client briefly, so
- * unread bytes do not turn the close into a reset that destroys the
- * reply in flight (as vp-dispatch's linger).
+ * Ends our side after a failure reply or a plain request's response and
+ * drains the client (vplinger), so unread bytes do not turn the close
+ * into a reset that destroys what is still on its way to it (as
+ * vp-dispatch's linger).
  */
 static void
 linger(struct conn *c)
@@ -843,7 +857,8 @@ linger(struct conn *c)
 		return;
 	}
 	c->state = C_LINGER;
-	set_deadline(c, now + LINGER_MS);
+	vplinger_start(&c->lg, now);
+	c->deadline = 0;
 	linger_read(c);
 }
 
@@ -1096,8 +1111,12 @@ relay_end(struct conn *c, int err, int idle)
 		    (unsigned long long)c->d[1].bytes, (long long)(ms / 1000),
 		    (long long)(ms % 1000), how);
 	}
-	if (cf->kind == VPENG_DISPATCH && c->status != 0) {
-		/* as vp-dispatch after a failed relay: drain the client */
+	if ((cf->kind == VPENG_DISPATCH && c->status != 0) ||
+	    (err != 0 && vpnet_unsent(c->cfd) > 0)) {
+		/*
+		 * As vp-dispatch after a failed relay: drain the client; as
+		 * vp-dial, when bytes are still on their way to it.
+		 */
 		unwatch_close(&c->ufd);
 		linger(c);
 		return;
@@ -2101,7 +2120,7 @@ on_timer(struct timer t)
 			connect_failed(c, ETIMEDOUT);
 			break;
 		case C_LINGER:
-			conn_close(c);
+			linger_read(c);
 			break;
 		default:
 			break;
@@ -2163,6 +2182,8 @@ loop(void)
 				c->ready = 0;
 				if (c->state == C_RELAY)
 					(void)pump(c);
+				else if (c->state == C_LINGER)
+					linger_read(c);
 			}
 		}
 		if (nr > 0 && nr < nready)

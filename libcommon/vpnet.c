@@ -3,12 +3,14 @@
  * text.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -518,4 +520,68 @@ vpnet_set_bufs(int fd, int size)
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) == -1)
 		return -1;
 	return 0;
+}
+
+int
+vpnet_unsent(int fd)
+{
+	int n;
+
+	if (ioctl(fd, SIOCOUTQ, &n) == -1)
+		return -1;
+	return n;
+}
+
+void
+vplinger_start(struct vplinger *l, int64_t now)
+{
+	l->start = l->last = now;
+	l->reads = 0;
+}
+
+void
+vplinger_read(struct vplinger *l, int64_t now)
+{
+	l->last = now;
+	l->reads++;
+}
+
+int64_t
+vplinger_until(const struct vplinger *l, int fd, int64_t now)
+{
+	int64_t end = l->last + VPLINGER_IDLE_MS;
+
+	if (end > l->start + VPLINGER_MAX_MS)
+		end = l->start + VPLINGER_MAX_MS;
+	if (now >= end)
+		return 0;
+	/* all of it delivered, and the client goes on sending */
+	if (l->reads >= VPLINGER_READS && vpnet_unsent(fd) == 0)
+		return 0;
+	return end;
+}
+
+void
+vpnet_linger(int in, int out, int only_unsent)
+{
+	char junk[16384];
+	struct vplinger l;
+	int64_t end, now;
+	ssize_t n;
+
+	if ((only_unsent && vpnet_unsent(out) <= 0) ||
+	    shutdown(out, SHUT_WR) == -1)
+		return;
+	vplinger_start(&l, vpio_now_ms());
+	for (;;) {
+		now = vpio_now_ms();
+		if ((end = vplinger_until(&l, out, now)) == 0 ||
+		    vpio_wait(in, POLLIN, (int)(end - now)) != 1)
+			return;
+		n = recv(in, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return;
+		if (n > 0)
+			vplinger_read(&l, vpio_now_ms());
+	}
 }

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define VPNET_ENONAME	0x10001	/* name not found */
 #define VPNET_EAGAIN	0x10002	/* resolver: temporary failure */
@@ -134,6 +135,51 @@ int	vpnet_err_rank(int err);
  * set, 0 if not a loopback TCP socket (or on error).
  */
 int	vpnet_loopback_bufs(int fd);
+
+/*
+ * A lingering close: after our last bytes (a reply, a response) and a
+ * shutdown(SHUT_WR), the client is read and what it sends discarded, so
+ * that unread bytes do not turn the close into a reset that destroys
+ * what is still on its way to it. It ends at the client's EOF or error,
+ * when it has sent nothing for VPLINGER_IDLE_MS, once everything we sent
+ * is acknowledged (SIOCOUTQ 0) and VPLINGER_READS reads were taken, or at
+ * VPLINGER_MAX_MS whatever happens (a client that neither reads nor
+ * stops sending).
+ */
+#define VPLINGER_IDLE_MS	500
+#define VPLINGER_MAX_MS		30000
+#define VPLINGER_READS		64
+struct vplinger {
+	int64_t		 start, last;
+	unsigned	 reads;
+};
+
+/* vplinger_start(): a lingering close begins at now (ms). */
+void	vplinger_start(struct vplinger *l, int64_t now);
+
+/* vplinger_read(): a read from the client at now returned bytes. */
+void	vplinger_read(struct vplinger *l, int64_t now);
+
+/*
+ * vplinger_until(): when lingering on socket fd is to end: 0 for now,
+ * else the time (ms, the clock of now) up to which to wait for more.
+ */
+int64_t	vplinger_until(const struct vplinger *l, int fd, int64_t now);
+
+/*
+ * vpnet_linger(): a lingering close in a blocking program: shuts down
+ * out (a socket) for writing and reads in, discarding, as vplinger says.
+ * With only_unsent, only when out holds bytes its peer has not
+ * acknowledged (after a relay that failed, say): otherwise returns at
+ * once. Does not close either.
+ */
+void	vpnet_linger(int in, int out, int only_unsent);
+
+/*
+ * vpnet_unsent(): bytes written to fd that its peer has not acknowledged
+ * yet (SIOCOUTQ; a TCP FIN counts one); -1 on error.
+ */
+int	vpnet_unsent(int fd);
 
 /* vpnet_sa_loopback(): 1 if sa is a loopback IPv4/IPv6 address. */
 int	vpnet_sa_loopback(const struct sockaddr *sa);

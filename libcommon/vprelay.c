@@ -231,6 +231,16 @@ dir_pump(struct vpdir *d, int *moved)
 				/* a pipe's reader went away: direction over */
 				d->done = 1;
 				return 0;
+			} else if (r == -1 && (errno == EPIPE ||
+			    errno == ECONNRESET)) {
+				/*
+				 * The socket was reset: this direction is
+				 * over, with an error; the other one still
+				 * passes on what came before the reset.
+				 */
+				d->err = errno;
+				d->done = d->eof = 1;
+				return 0;
 			} else
 				goto fail;
 		}
@@ -368,8 +378,16 @@ dir_pump(struct vpdir *d, int *moved)
 				progress = 1;
 			} else if (errno == EAGAIN || errno == EINTR) {
 				d->in_ready = 0;
-			} else
-				goto fail;
+			} else {
+				/*
+				 * A read error (a reset) ends the input; what
+				 * was read before it still goes out, then the
+				 * direction ends with the error.
+				 */
+				d->err = errno;
+				d->eof = 1;
+				progress = 1;
+			}
 		}
 		if (!progress)
 			break;
@@ -511,12 +529,15 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 
 	last = vpio_now_ms();
 	moved = 0;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		if (dir_pump(&dir[i], &moved) == -1) {
 			stats->err = dir[i].err;
 			stats->end = VPRELAY_ERROR;
 			goto out;
 		}
+		if (stats->err == 0)
+			stats->err = dir[i].err;
+	}
 	for (;;) {
 		if (opts->stop != NULL && *opts->stop) {
 			stats->end = VPRELAY_STOPPED;
@@ -529,7 +550,8 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 			dir_close_out(&dir[0]);
 		}
 		if (dir[0].done && dir[1].done) {
-			stats->end = VPRELAY_DONE;
+			stats->end = stats->err != 0 ? VPRELAY_ERROR :
+			    VPRELAY_DONE;
 			break;
 		}
 		n = 0;
@@ -607,7 +629,8 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 			if ((ev & (POLLERR | POLLHUP)) && d == &dir[1] &&
 			    !d->done && d->okind == K_SOCK &&
 			    dir[0].body != NULL && vphb_done(dir[0].body) &&
-			    (stats->err = sock_err(d->out)) != 0) {
+			    (r = sock_err(d->out)) != 0) {
+				stats->err = r;
 				stats->end = VPRELAY_ERROR;
 				goto out;
 			}
@@ -619,12 +642,16 @@ vprelay_run(int a_in, int a_out, int b_in, int b_out,
 				d->done = 1;
 		}
 		moved = 0;
-		for (i = 0; i < 2; i++)
+		for (i = 0; i < 2; i++) {
 			if (dir_pump(&dir[i], &moved) == -1) {
 				stats->err = dir[i].err;
 				stats->end = VPRELAY_ERROR;
 				goto out;
 			}
+			/* the first to end with an error names the end */
+			if (stats->err == 0)
+				stats->err = dir[i].err;
+		}
 		if (moved)
 			last = vpio_now_ms();
 	}

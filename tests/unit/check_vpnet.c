@@ -472,6 +472,49 @@ START_TEST(addr_text)
 }
 END_TEST
 
+/*
+ * The lingering close's policy: it waits VPLINGER_IDLE_MS past the last
+ * byte the client sent, never past VPLINGER_MAX_MS, and ends early only
+ * once what we sent is acknowledged and VPLINGER_READS reads were taken.
+ */
+START_TEST(linger_policy)
+{
+	struct vplinger l;
+	int sv[2], i;
+	char b[8];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	vplinger_start(&l, 1000);
+	ck_assert_int_eq(vplinger_until(&l, sv[0], 1000), 1000 + VPLINGER_IDLE_MS);
+	ck_assert_int_eq(vplinger_until(&l, sv[0], 1000 + VPLINGER_IDLE_MS), 0);
+	vplinger_read(&l, 1400);
+	ck_assert_int_eq(vplinger_until(&l, sv[0], 1500), 1400 + VPLINGER_IDLE_MS);
+	/* a client that keeps sending: the cap */
+	vplinger_read(&l, 1000 + VPLINGER_MAX_MS - 100);
+	ck_assert_int_eq(vplinger_until(&l, sv[0], 1000 + VPLINGER_MAX_MS - 50),
+	    1000 + VPLINGER_MAX_MS);
+	ck_assert_int_eq(vplinger_until(&l, sv[0], 1000 + VPLINGER_MAX_MS), 0);
+	/* enough reads, but our bytes not taken yet: go on */
+	vplinger_start(&l, 0);
+	for (i = 0; i < VPLINGER_READS; i++)
+		vplinger_read(&l, 10);
+	ck_assert_int_eq(write(sv[0], "abc", 3), 3);
+	ck_assert_int_gt(vpnet_unsent(sv[0]), 0);
+	ck_assert_int_eq(vplinger_until(&l, sv[0], 20), 10 + VPLINGER_IDLE_MS);
+	/* taken: done */
+	ck_assert_int_eq(read(sv[1], b, sizeof(b)), 3);
+	ck_assert_int_eq(vpnet_unsent(sv[0]), 0);
+	ck_assert_int_eq(vplinger_until(&l, sv[0], 20), 0);
+	/* fewer reads: the client is given its idle time */
+	vplinger_start(&l, 0);
+	vplinger_read(&l, 10);
+	ck_assert_int_eq(vplinger_until(&l, sv[0], 20), 10 + VPLINGER_IDLE_MS);
+	ck_assert_int_eq(vpnet_unsent(-1), -1);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *
 vpnet_suite(void)
 {
@@ -490,6 +533,7 @@ vpnet_suite(void)
 	tcase_add_test(tc, unix_timeout);
 	tcase_add_test(tc, send_fd);
 	tcase_add_test(tc, addr_text);
+	tcase_add_test(tc, linger_policy);
 	suite_add_tcase(s, tc);
 	return s;
 }

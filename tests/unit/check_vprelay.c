@@ -469,6 +469,51 @@ START_TEST(reader_goes_away)
 }
 END_TEST
 
+/*
+ * b's socket can no longer be written (its peer is gone; a TCP origin
+ * that answered and reset): a->b ends with the error, and b->a still
+ * passes on all that b sent before, as the engine does. It used to end
+ * both ways at the failed write, with b's bytes unread.
+ */
+START_TEST(write_reset_other_way_delivered)
+{
+	char path[] = "/tmp/check_vprelay.XXXXXX";
+	static unsigned char big[1u << 20], resp[100000], back[100001];
+	struct vprelay_stats st;
+	int in, out, keep, sb[2];
+	size_t i;
+
+	memset(big, 'q', sizeof(big));
+	for (i = 0; i < sizeof(resp); i++)
+		resp[i] = pat(9, i);
+	in = mkstemp(path);
+	ck_assert_int_ne(in, -1);
+	unlink(path);
+	ck_assert_uint_eq(vpio_writeall(in, big, sizeof(big)), sizeof(big));
+	ck_assert_int_eq(lseek(in, 0, SEEK_SET), 0);
+	strcpy(path, "/tmp/check_vprelay.XXXXXX");
+	out = mkstemp(path);
+	ck_assert_int_ne(out, -1);
+	unlink(path);
+	keep = dup(out);	/* the relay ends out's file when b->a ends */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+	ck_assert_uint_eq(vpio_writeall(sb[1], resp, sizeof(resp)),
+	    sizeof(resp));
+	close(sb[1]);		/* answered and gone */
+	ck_assert_int_eq(vprelay_run(in, out, sb[0], sb[0], NULL, &st), -1);
+	ck_assert_int_eq(st.end, VPRELAY_ERROR);
+	ck_assert_int_eq(st.err, EPIPE);
+	ck_assert_uint_eq(st.ba, sizeof(resp));
+	ck_assert_int_eq(lseek(keep, 0, SEEK_SET), 0);
+	ck_assert_int_eq(read(keep, back, sizeof(back)), (ssize_t)sizeof(resp));
+	ck_assert_int_eq(memcmp(back, resp, sizeof(resp)), 0);
+	close(in);
+	close(out);
+	close(keep);
+	close(sb[0]);
+}
+END_TEST
+
 /* A descriptor that is not open: an error, not a spin. */
 START_TEST(bad_fd)
 {
@@ -640,6 +685,7 @@ vprelay_suite(void)
 	tcase_add_test(tc, idle_timeout);
 	tcase_add_test(tc, stop_by_signal);
 	tcase_add_test(tc, reader_goes_away);
+	tcase_add_test(tc, write_reset_other_way_delivered);
 	tcase_add_test(tc, bad_fd);
 	tcase_add_test(tc, http_body);
 	tcase_add_test(tc, http_body_no_early_eof);
