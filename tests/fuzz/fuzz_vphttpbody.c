@@ -265,7 +265,10 @@ agree(const struct vphb *b, int m, size_t end, size_t took, size_t n,
 	}
 }
 
-/* The body p[0..n) with framing f fed in pieces the seed decides. */
+/*
+ * The body p[0..n) with framing f fed in pieces the seed decides, the
+ * first piece sometimes through vphb_begin() (bytes read with the head).
+ */
 static void
 pieces(enum vphb_frame f, uint64_t len, const uint8_t *p, size_t n,
     uint32_t seed, int m, size_t end)
@@ -275,9 +278,29 @@ pieces(enum vphb_frame f, uint64_t len, const uint8_t *p, size_t n,
 	uint64_t raw;
 	ssize_t r, tr;
 	uint32_t x;
-	int bad = 0;
+	uint8_t *c;
+	int bad = 0, more;
 
-	vphb_init(&b, f, len);
+	x = rnd(&seed);
+	if (x & 1) {
+		/* the first k bytes came with the head: vphb_begin() */
+		k = (x >> 1) % (n + 1);
+		if ((c = malloc(k)) == NULL && k > 0)
+			abort();
+		if (k > 0)
+			memcpy(c, p, k);
+		more = -1;
+		took = vphb_begin(&b, f, len, c, k, &more);
+		free(c);
+		check_state(&b, f);
+		if (took > k || more != (vphb_done(&b) && took < k) ||
+		    (vphb_failed(&b) && took != 0) ||
+		    (!vphb_done(&b) && !vphb_failed(&b) && took != k))
+			abort();
+		bad = vphb_failed(&b);
+		off = k;
+	} else
+		vphb_init(&b, f, len);
 	check_state(&b, f);
 	while (off < n) {
 		x = rnd(&seed);
