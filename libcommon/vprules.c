@@ -408,6 +408,129 @@ item_new(struct comp *c, int kind)
 	return it;
 }
 
+/*
+ * A regexp: is compiled by the C library, whose automaton holds a copy
+ * of a repeated subexpression per bound of an interval and one more per
+ * '+' (glibc: "b++++" doubles with each '+', 2^20 copies are 700 MB).
+ * re_cost() bounds that size; a regexp over RE_COSTMAX is refused.
+ */
+#define RE_COSTMAX	10000
+#define RE_DEPTHMAX	64
+
+/* min(v, RE_COSTMAX + 1). */
+static unsigned long
+re_sat(unsigned long v)
+{
+	return v > RE_COSTMAX ? RE_COSTMAX + 1 : v;
+}
+
+/* The end of the bracket expression that starts at s ('['). */
+static const char *
+re_bracket(const char *s)
+{
+	const char *e;
+
+	s++;
+	if (*s == '^')
+		s++;
+	if (*s == ']')
+		s++;
+	while (*s != '\0' && *s != ']') {
+		if (s[0] == '[' && (s[1] == ':' || s[1] == '.' ||
+		    s[1] == '=')) {
+			for (e = s + 2; *e != '\0' &&
+			    !(e[0] == s[1] && e[1] == ']'); e++)
+				;
+			s = *e != '\0' ? e + 2 : s + 1;
+		} else
+			s++;
+	}
+	return *s == ']' ? s + 1 : s;
+}
+
+/*
+ * re_interval(): parses "{n}", "{n,}", "{,m}" or "{n,m}" at *sp into
+ * *mul (how many copies of the atom: the larger bound plus one, capped);
+ * returns 1 and advances *sp, or 0 when it is no interval.
+ */
+static int
+re_interval(const char **sp, unsigned long *mul)
+{
+	const char *s = *sp + 1;
+	unsigned long v, max = 0;
+	int digits = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		for (v = 0; *s >= '0' && *s <= '9'; s++, digits++)
+			if ((v = v * 10 + (unsigned long)(*s - '0')) > 65535)
+				v = 65535;
+		if (v > max)
+			max = v;
+		if (i > 0 || *s != ',')
+			break;
+		s++;
+	}
+	if (*s != '}' || digits == 0)
+		return 0;
+	*sp = s + 1;
+	*mul = max + 1;
+	return 1;
+}
+
+/*
+ * re_cost(): an upper bound on the automaton's size for the ERE at *sp
+ * (alternatives add, repetitions multiply), at most RE_COSTMAX + 1 (also
+ * for nesting deeper than RE_DEPTHMAX). Inside a group (depth > 0) it
+ * stops at the group's ')'; *sp is left where it stopped.
+ */
+static unsigned long
+re_cost(const char **sp, int depth)
+{
+	const char *s = *sp;
+	unsigned long total = 0, branch = 0, atom, mul;
+
+	if (depth > RE_DEPTHMAX)
+		return RE_COSTMAX + 1;
+	while (*s != '\0' && (*s != ')' || depth == 0)) {
+		if (*s == '|') {
+			total = re_sat(total + branch);
+			branch = 0;
+			s++;
+			continue;
+		}
+		atom = 1;
+		if (*s == '(') {
+			s++;
+			atom = re_sat(re_cost(&s, depth + 1) + 1);
+			if (*s == ')')
+				s++;
+		} else if (*s == '[')
+			s = re_bracket(s);
+		else if (*s == '\\' && s[1] != '\0')
+			s += 2;
+		else
+			s++;
+		for (;;) {
+			if (*s == '*' || *s == '+' || *s == '?') {
+				mul = 2;
+				s++;
+			} else if (*s != '{' || !re_interval(&s, &mul))
+				break;
+			atom = re_sat(atom * mul);
+		}
+		branch = re_sat(branch + atom);
+	}
+	*sp = s;
+	return re_sat(total + branch);
+}
+
+/* 1 when regexp re is small enough to compile (re_cost()), else 0. */
+static int
+re_ok(const char *re)
+{
+	return re_cost(&re, 0) <= RE_COSTMAX;
+}
+
 /* One matcher token of group g for cond id. 0 or -1. */
 static int
 add_matcher(struct comp *c, const char *tok, const char *v, uint32_t cond)
@@ -435,6 +558,10 @@ add_matcher(struct comp *c, const char *tok, const char *v, uint32_t cond)
 	if (strncmp(tok, "keyword:", 8) == 0 || strncmp(tok, "regexp:", 7) == 0) {
 		int isre = tok[0] == 'r';
 
+		if (isre && !re_ok(v))
+			return cerr(c, "regexp '%.80s' too complex (over %d "
+			    "states with its repetitions expanded)", v,
+			    RE_COSTMAX);
 		if (isre) {
 			int e = regcomp(&re, v, REG_EXTENDED | REG_NOSUB | REG_ICASE);
 
@@ -1230,6 +1357,8 @@ item_match(struct vprules *r, uint32_t idx, int group,
 		    (r->re = calloc(r->h->nitem, sizeof(*r->re))) == NULL)
 			return 0;
 		if (r->re[idx] == NULL) {
+			if (!re_ok(S(r, it->a)))
+				return 0;	/* only a corrupt file has one */
 			if ((r->re[idx] = malloc(sizeof(regex_t))) == NULL)
 				return 0;
 			if (regcomp(r->re[idx], S(r, it->a),
