@@ -1090,6 +1090,29 @@ check_listen_host(const struct vpendpoint *ep, const char *what)
 		    gai_strerror(r));
 }
 
+/*
+ * Returns the exit status for a listener that could not be set up
+ * (errno e), the one vp-listen gives for the same mistake: an address
+ * in use or not ours 69, out of memory or descriptors 71, anything
+ * else (a missing directory, a path that is no socket, a bad fd: or
+ * systemd passing, an unknown owner) 78.
+ */
+static int
+listen_status(int e)
+{
+	switch (e) {
+	case EADDRINUSE:
+	case EADDRNOTAVAIL:
+		return EX_UNAVAILABLE;
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+		return EX_OSERR;
+	default:
+		return EX_CONFIG;
+	}
+}
+
 static unsigned
 setup_listeners(void)
 {
@@ -1122,8 +1145,7 @@ setup_listeners(void)
 			    EX_USAGE, "LISTEN %s: no tunnel transport for "
 			    "this endpoint kind", o.peer);
 		if ((lsns[0].ll = tr->listen(&ep, err, sizeof(err))) == NULL)
-			vplog_die(vp_exit_for(errno) == EX_SOFTWARE ?
-			    EX_OSERR : vp_exit_for(errno), "%s", err);
+			vplog_die(listen_status(errno), "%s", err);
 		lsns[0].fd = -1;
 		nlsn = 1;
 		return lsns[0].ll->port;
@@ -1133,8 +1155,8 @@ setup_listeners(void)
 			vplog_die(EX_USAGE, "-l %s: %s", o.listen[i], err);
 		check_listen_host(&ep, o.listen[i]);
 		if (vplisten_open(&vl[nvl], &ep, 0, err, sizeof(err)) == -1)
-			vplog_die(errno == EINVAL ? EX_USAGE : EX_OSERR,
-			    "-l %s: %s", o.listen[i], err);
+			vplog_die(listen_status(errno), "-l %s: %s",
+			    o.listen[i], err);
 		for (k = 0; k < vl[nvl].nfds && nlsn < MAXLISTEN; k++) {
 			lsns[nlsn].fd = vl[nvl].fds[k];
 			lsns[nlsn].ll = NULL;

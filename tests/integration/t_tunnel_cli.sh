@@ -29,8 +29,25 @@ check "missing key file: 66" [ "$(st timeout 5 vp-tunnel server -k "$T/nokey" ud
 P=$(free_port)
 bg socat "TCP-LISTEN:$P,bind=127.0.0.1,reuseaddr,fork" EXEC:cat
 wait_tcp "$P"
-rc=$(st vp-tunnel server "tcp:127.0.0.1:$P" cat)
-check "LISTEN address in use: non-zero, not 64 (rc=$rc)" sh -c "[ $rc -ne 0 ] && [ $rc -ne 64 ]"
+# Listener mistakes: the statuses vp-listen gives for the same mistake
+# (69 in use or not ours, 78 configuration), on server and client alike
+# (they were 69, 71 and 64 by side and by mistake).
+: >"$T/regular"
+# (-1 prints an empty line for a unix socket: ready, but no port)
+listen_ready BUSY vp-tunnel server -1 -q "unix:$T/busy.sock" cat
+[ -S "$T/busy.sock" ] || notok "busy unix listener ready"
+for m in "tcp-port-in-use tcp:127.0.0.1:$P 69" \
+    "socket-in-use unix:$T/busy.sock 69" \
+    "address-not-local tcp:192.0.2.1:0 69" \
+    "missing-directory unix:$T/nodir/x.sock 78" \
+    "not-a-socket unix:$T/regular 78" \
+    "not-a-descriptor fd:57 78"; do
+	set -- $m
+	rs=$(st timeout 5 vp-tunnel server "$2" cat)
+	rc=$(st timeout 5 vp-tunnel client -l "$2" tcp:127.0.0.1:1)
+	check "$1: server $rs, client $rc, want $3" [ "$rs$rc" = "$3$3" ]
+done
+check "...the not-a-socket file is left alone" [ -f "$T/regular" ]
 
 # --- -f forward mode to an echo server
 EP=$P
