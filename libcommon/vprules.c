@@ -122,6 +122,7 @@ struct comp {
 	size_t		 strn, strcap;
 	int		 defout;
 	char		**outnames;	/* parallel to outs, for lookups */
+	char		 dir[PATH_MAX];	/* the rules file's, absolute */
 };
 
 static int cerr(struct comp *, const char *, ...)
@@ -294,6 +295,38 @@ add_dep(struct comp *c, const char *path, const struct stat *st)
 	return 0;
 }
 
+/*
+ * abs_dir(): the rules file's directory resolved (realpath(3): no '..',
+ * no symbolic link) into c->dir and the file's absolute path under it
+ * into out, so the compiled file names files that a process started
+ * elsewhere finds (systemd starts in /). 0 or -1.
+ */
+static int
+abs_dir(struct comp *c, const char *path, char *out, size_t outlen)
+{
+	char d[PATH_MAX];
+	const char *base, *slash;
+	int n;
+
+	if ((slash = strrchr(path, '/')) == NULL) {
+		strlcpy(d, ".", sizeof(d));
+		base = path;
+	} else {
+		n = snprintf(d, sizeof(d), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+		if (n < 0 || (size_t)n >= sizeof(d))
+			return cerr(c, "path too long");
+		base = slash + 1;
+	}
+	if (realpath(d, c->dir) == NULL)
+		return cerr(c, "%s: %s", d, strerror(errno));
+	n = snprintf(out, outlen, "%s/%s", strcmp(c->dir, "/") == 0 ? "" :
+	    c->dir, base);
+	if (n < 0 || (size_t)n >= outlen)
+		return cerr(c, "path too long");
+	return 0;
+}
+
 /* Refuses a rules or list file others may write: it names commands. */
 static int
 perm_ok(const struct stat *st)
@@ -313,7 +346,17 @@ add_list(struct comp *c, const char *path, uint32_t cond, int isip)
 	struct stat st;
 	FILE *f;
 	int rc = 0;
+	char abs[PATH_MAX];
 
+	/* Relative to the rules file, whatever the compiler's cwd. */
+	if (path[0] != '/') {
+		int k = snprintf(abs, sizeof(abs), "%s/%s",
+		    strcmp(c->dir, "/") == 0 ? "" : c->dir, path);
+
+		if (k < 0 || (size_t)k >= sizeof(abs))
+			return cerr(c, "%.80s: path too long", path);
+		path = abs;
+	}
 	if ((f = fopen(path, "r")) == NULL || fstat(fileno(f), &st) == -1) {
 		rc = cerr(c, "%s: %s", path, strerror(errno));
 		if (f != NULL)
@@ -878,7 +921,7 @@ vprules_compile(const char *path, char *err, size_t errlen)
 	struct stat st;
 	FILE *f;
 	int ntok, rc = -1, o, have_default = 0;
-	char *linecopy = NULL;
+	char *linecopy = NULL, apath[PATH_MAX];
 
 	memset(&c, 0, sizeof(c));
 	c.file = path;
@@ -905,7 +948,8 @@ vprules_compile(const char *path, char *err, size_t errlen)
 		fclose(f);
 		return -1;
 	}
-	if (add_dep(&c, path, &st) == -1)
+	if (abs_dir(&c, path, apath, sizeof(apath)) == -1 ||
+	    add_dep(&c, apath, &st) == -1)
 		goto done;
 	while ((n = getline(&line, &cap, f)) != -1) {
 		c.line++;

@@ -55,8 +55,10 @@ struct vprules;		/* a mapped compiled file */
 
 /*
  * vprules_compile(): parses text file path (and its list files) and
- * writes path.vprc atomically. Returns 0, or -1 with a message naming
- * the file and line in err.
+ * writes path.vprc atomically. A relative list file is taken from
+ * path's directory; the compiled file records absolute paths, so it
+ * opens from any cwd. Returns 0, or -1 with a message naming the file
+ * and line in err.
  */
 int	vprules_compile(const char *path, char *err, size_t errlen);
 

@@ -524,6 +524,62 @@ START_TEST(stale_missing_corrupt)
 }
 END_TEST
 
+/*
+ * Rules compiled from a relative path, with relative list files, from
+ * a cwd that is neither: the lists are the rules file's neighbours, and
+ * the compiled file still opens (and stays current) from another cwd,
+ * as systemd's / (the relative paths were stored: every connection
+ * failed).
+ */
+START_TEST(relative_paths)
+{
+	char sub[160], lists[160], l[200], rel[200];
+	struct vprules *r;
+
+	snprintf(sub, sizeof(sub), "%s/elsewhere", dir);
+	snprintf(lists, sizeof(lists), "%s/lists", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	ck_assert_int_eq(mkdir(lists, 0755), 0);
+	snprintf(l, sizeof(l), "%s/blocked.txt", lists);
+	put(l, "ads.example\n");
+	snprintf(l, sizeof(l), "%s/nets.txt", lists);
+	put(l, "10.9.0.0/16\n");
+	put(path, "outbound d direct\noutbound n reject\n"
+	    "route n domain-list:lists/blocked.txt\n"
+	    "route n ip-list:./lists/nets.txt\n"
+	    "default d\n");
+	/* from elsewhere/, the rules named as ../rules */
+	ck_assert_int_eq(chdir(sub), 0);
+	snprintf(rel, sizeof(rel), "../rules");
+	ck_assert_msg(vprules_compile(rel, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(chdir("/"), 0);
+	r = vprules_open(path, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_int_eq(vprules_current(r), 1);
+	ck_assert_str_eq(route(r, "www.ads.example", 80), "n");
+	ck_assert_str_eq(route(r, "10.9.1.1", 80), "n");
+	ck_assert_str_eq(route(r, "example.org", 80), "d");
+	vprules_close(r);
+	/* from the rules file's own directory, as "rules" */
+	ck_assert_int_eq(chdir(dir), 0);
+	ck_assert_msg(vprules_compile("rules", err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(chdir("/"), 0);
+	r = vprules_open(path, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_str_eq(route(r, "ads.example", 80), "n");
+	vprules_close(r);
+	/* a missing relative list is named as resolved */
+	put(path, "outbound d direct\nroute d domain-list:none.txt\n"
+	    "default d\n");
+	ck_assert_int_eq(chdir(sub), 0);
+	ck_assert_int_eq(vprules_compile("../rules", err, sizeof(err)), -1);
+	snprintf(l, sizeof(l), "%s/none.txt", dir);
+	ck_assert_msg(strstr(err, "../rules:2: ") == err &&
+	    strstr(err, l) != NULL, "%s", err);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -541,6 +597,7 @@ suite(void)
 	tcase_add_test(tc, regexp_too_complex);
 	tcase_add_test(tc, list_errors);
 	tcase_add_test(tc, stale_missing_corrupt);
+	tcase_add_test(tc, relative_paths);
 	suite_add_tcase(s, tc);
 	return s;
 }
