@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -156,6 +157,7 @@ static struct sockaddr_storage fwd_addr;
 static socklen_t fwd_len;
 
 static void	usage(void) __attribute__((noreturn));
+static void	close_listeners(int);
 
 static void
 usage(void)
@@ -1091,6 +1093,29 @@ check_listen_host(const struct vpendpoint *ep, const char *what)
 }
 
 /*
+ * Server: fails at start, 69 as vp-listen, when the per-stream program
+ * cannot be found in PATH or run (checked as the user it will run as),
+ * rather than resetting every stream. Its listeners are closed first
+ * (a unix socket file is removed). Returns if it can be run.
+ */
+static void
+check_program(const char *prog)
+{
+	char buf[PATH_MAX];
+	int e;
+
+	if (vpspawn_which(prog, buf, sizeof(buf)) == 0)
+		return;
+	e = errno;
+	close_listeners(0);
+	if (strchr(prog, '/') != NULL) {
+		errno = e;
+		vplog_die_errno(EX_UNAVAILABLE, "program %s", prog);
+	}
+	vplog_die(EX_UNAVAILABLE, "program %s: not found in PATH", prog);
+}
+
+/*
  * Returns the exit status for a listener that could not be set up
  * (errno e), the one vp-listen gives for the same mistake: an address
  * in use or not ours 69, out of memory or descriptors 71, anything
@@ -1794,6 +1819,8 @@ main(int argc, char *argv[])
 	/* Bound: narrow privileges before anything reads the network. */
 	if (vpprivs_drop(o.user, o.group, err, sizeof(err)) == -1)
 		vplog_die(EX_CONFIG, "%s", err);
+	if (o.mode == SERVER && o.forward == NULL)
+		check_program(o.argv[0]);
 	backoff = 100;
 	/* Readiness: every socket is bound. */
 	if (o.oneflag && vpnotify_stdout(port) == -1)

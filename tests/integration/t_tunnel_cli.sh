@@ -49,6 +49,23 @@ for m in "tcp-port-in-use tcp:127.0.0.1:$P 69" \
 done
 check "...the not-a-socket file is left alone" [ -f "$T/regular" ]
 
+# A per-stream program that cannot be run: 69 at start, as vp-listen
+# (the server started and reset every stream), its unix socket removed.
+check "server program missing: 69" [ "$(st timeout 5 vp-tunnel server tcp:127.0.0.1:0 "$T/noprog")" = 69 ]
+check "...with a message" grep -q "program $T/noprog: No such file" "$T/err"
+check "server program not in PATH: 69" [ "$(st timeout 5 vp-tunnel server "unix:$T/np.sock" no-such-prog-vp)" = 69 ]
+check "...with a message" grep -q "no-such-prog-vp: not found in PATH" "$T/err"
+check "...and its unix socket removed" [ ! -e "$T/np.sock" ]
+check "server program not executable: 69" [ "$(st timeout 5 vp-tunnel server stdio "$T/regular")" = 69 ]
+if [ "$(id -u)" = 0 ]; then
+	printf '#!/bin/sh\ncat\n' >"$T/rootonly"
+	chmod 700 "$T/rootonly"
+	check "server -u nobody, program only root may run: 69" \
+	    [ "$(st timeout 5 vp-tunnel server -u nobody tcp:127.0.0.1:0 "$T/rootonly")" = 69 ]
+else
+	skip "server -u: needs root"
+fi
+
 # --- -f forward mode to an echo server
 EP=$P
 listen_ready SP vp-tunnel server -1 -q -f "tcp:127.0.0.1:$EP" tcp:127.0.0.1:0 || notok "server -f ready"
