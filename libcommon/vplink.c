@@ -23,6 +23,7 @@
 #include "vplisten.h"
 #include "vpnet.h"
 #include "vplink_kcp.h"
+#include "vpresolve.h"
 #include "vpspawn.h"
 
 #define SNDBUF_DEFAULT	(256 * 1024)
@@ -484,21 +485,44 @@ fail(char *err, size_t errlen, int e, const char *what, const char *arg)
 }
 
 /*
- * The addresses of a tcp: or unix: endpoint, in the order to try
- * (vpnet's interleaving). Returns how many (> 0), or -1 with errno
- * (a vpnet pseudo-errno for a resolver failure) and err.
+ * The addresses of res, in the order to try (vpnet's interleaving).
+ * Returns how many (> 0), or -1 with errno.
+ */
+static int
+res_addrs(const struct addrinfo *res, struct dialaddr **out)
+{
+	const struct addrinfo *order[VPNET_MAXADDR];
+	struct dialaddr *a;
+	size_t n, i;
+
+	n = vpnet_interleave(res, order, VPNET_MAXADDR);
+	if (n == 0 || (a = calloc(n, sizeof(*a))) == NULL) {
+		errno = n == 0 ? VPNET_ENONAME : ENOMEM;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(&a[i].ss, order[i]->ai_addr, order[i]->ai_addrlen);
+		a[i].len = order[i]->ai_addrlen;
+	}
+	*out = a;
+	return (int)n;
+}
+
+/*
+ * The addresses of a unix: endpoint, or of a tcp: one whose host is an
+ * address (names are looked up off the loop, see resolving_dial()).
+ * Returns how many (> 0), or -1 with errno and err.
  */
 static int
 dial_addrs(const struct vpendpoint *ep, struct dialaddr **out, char *err,
     size_t errlen)
 {
-	const struct addrinfo *order[VPNET_MAXADDR];
 	struct addrinfo hints, *res = NULL;
 	struct sockaddr_un *sun;
 	struct dialaddr *a;
 	char port[8];
-	size_t n, i, plen;
-	int gai;
+	size_t plen;
+	int gai, n;
 
 	if (ep->kind == VPEP_UNIX) {
 		plen = strlen(ep->path);
@@ -524,27 +548,16 @@ dial_addrs(const struct vpendpoint *ep, struct dialaddr **out, char *err,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = AI_NUMERICSERV;
-	if (vpnet_is_ip(ep->host))
-		hints.ai_flags |= AI_NUMERICHOST;
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
 	errno = 0;
 	if ((gai = getaddrinfo(ep->host, port, &hints, &res)) != 0) {
 		errno = vpnet_gai_errno(gai, errno);
 		goto fail;
 	}
-	n = vpnet_interleave(res, order, VPNET_MAXADDR);
-	if (n == 0 || (a = calloc(n, sizeof(*a))) == NULL) {
-		freeaddrinfo(res);
-		errno = n == 0 ? VPNET_ENONAME : ENOMEM;
-		goto fail;
-	}
-	for (i = 0; i < n; i++) {
-		memcpy(&a[i].ss, order[i]->ai_addr, order[i]->ai_addrlen);
-		a[i].len = order[i]->ai_addrlen;
-	}
+	n = res_addrs(res, out);
 	freeaddrinfo(res);
-	*out = a;
-	return (int)n;
+	if (n != -1)
+		return n;
 fail:
 	if (err != NULL)
 		(void)snprintf(err, errlen, "connect %s: %s",
@@ -559,16 +572,14 @@ fail:
  * failed at once, as a unix path with nobody listening does).
  */
 static struct vplink *
-dial_link(const struct vpendpoint *ep, char *err, size_t errlen)
+dial_link(const struct vpendpoint *ep, struct dialaddr *a, int n, char *err,
+    size_t errlen)
 {
 	struct vplink *l;
 	struct vpstream *s;
-	struct dialaddr *a;
 	char peer[128];
-	int n, e;
+	int e;
 
-	if ((n = dial_addrs(ep, &a, err, errlen)) == -1)
-		return NULL;
 	(void)vpep_format(ep, peer, sizeof(peer));
 	if ((l = vplink_stream_new(-1, -1, 0,
 	    ep->kind == VPEP_TCP ? "tcp" : "unix", peer)) == NULL) {
@@ -596,18 +607,282 @@ dial_link(const struct vpendpoint *ep, char *err, size_t errlen)
 	return l;
 }
 
+/*
+ * A dial whose host name is being looked up off the loop (vplookup): a
+ * link that is connecting until the lookup ends, then hands every
+ * operation to the link dial_res made with the addresses found, or has
+ * the lookup's error. VPLINK_DIAL_MS bounds the lookup too.
+ */
+typedef struct vplink *resdial_fn(const struct vpendpoint *,
+    const struct addrinfo *, char *, size_t);
+
+struct resolving {
+	struct vplookup	*lk;
+	struct vpendpoint ep;
+	resdial_fn	*dial_res;
+	struct vplink	*in;		/* once dialled */
+	int		 err;
+	int64_t		 deadline;
+};
+
+/* The lookup's result: dial, or fail with its error. */
+static void
+res_done(struct vplink *l)
+{
+	struct resolving *r = l->ctx;
+	struct addrinfo *res;
+	char err[256];
+	int gai, sys;
+
+	if (r->lk == NULL || !vplookup_take(r->lk, &res, &gai, &sys))
+		return;
+	vplookup_free(r->lk);
+	r->lk = NULL;
+	if (gai != 0) {
+		r->err = vpnet_gai_errno(gai, sys);
+		return;
+	}
+	errno = 0;
+	r->in = r->dial_res(&r->ep, res, err, sizeof(err));
+	freeaddrinfo(res);
+	if (r->in == NULL) {
+		r->err = errno != 0 ? errno : EHOSTUNREACH;
+		return;
+	}
+	l->kind = r->in->kind;
+	memcpy(l->peer, r->in->peer, sizeof(l->peer));
+	l->child = r->in->child;
+}
+
+static int
+res_pollfds(struct vplink *l, struct pollfd *pfd, int max, int want_read)
+{
+	struct resolving *r = l->ctx;
+
+	if (r->in != NULL)
+		return r->in->ops->pollfds(r->in, pfd, max, want_read);
+	if (r->lk == NULL || max < 1)
+		return 0;
+	pfd[0].fd = vplookup_fd(r->lk);
+	pfd[0].events = POLLIN;
+	return 1;
+}
+
+static int
+res_events(struct vplink *l, const struct pollfd *pfd, int n, int64_t now)
+{
+	struct resolving *r = l->ctx;
+
+	if (r->in != NULL)
+		return r->in->ops->events(r->in, pfd, n, now);
+	res_done(l);
+	if (r->err != 0) {
+		errno = r->err;
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+res_next_timeout(struct vplink *l, int64_t now)
+{
+	struct resolving *r = l->ctx;
+
+	if (r->in != NULL)
+		return r->in->ops->next_timeout(r->in, now);
+	if (r->err != 0)
+		return -1;
+	return r->deadline > now ? r->deadline - now : 0;
+}
+
+static void
+res_tick(struct vplink *l, int64_t now)
+{
+	struct resolving *r = l->ctx;
+
+	if (r->in != NULL) {
+		r->in->ops->tick(r->in, now);
+		return;
+	}
+	res_done(l);
+	if (r->in == NULL && r->err == 0 && now >= r->deadline)
+		r->err = ETIMEDOUT;
+}
+
+static ssize_t
+res_read(struct vplink *l, void *buf, size_t len)
+{
+	struct resolving *r = l->ctx;
+
+	if (r->in != NULL)
+		return r->in->ops->read(r->in, buf, len);
+	errno = r->err != 0 ? r->err : EAGAIN;
+	return -1;
+}
+
+static size_t
+res_writable(struct vplink *l)
+{
+	struct resolving *r = l->ctx;
+
+	return r->in != NULL ? r->in->ops->writable(r->in) : 0;
+}
+
+static ssize_t
+res_write(struct vplink *l, const void *buf, size_t len)
+{
+	struct resolving *r = l->ctx;
+
+	if (r->in != NULL)
+		return r->in->ops->write(r->in, buf, len);
+	if (r->err != 0) {
+		errno = r->err;
+		return -1;
+	}
+	return 0;
+}
+
+static size_t
+res_pending(struct vplink *l)
+{
+	struct resolving *r = l->ctx;
+
+	return r->in != NULL ? r->in->ops->pending(r->in) : 0;
+}
+
+static void
+res_shutdown_write(struct vplink *l)
+{
+	struct resolving *r = l->ctx;
+
+	if (r->in != NULL)
+		r->in->ops->shutdown_write(r->in);
+}
+
+static int
+res_error(struct vplink *l)
+{
+	struct resolving *r = l->ctx;
+
+	return r->in != NULL ? r->in->ops->error(r->in) : r->err;
+}
+
+static void
+res_close(struct vplink *l)
+{
+	struct resolving *r = l->ctx;
+
+	vplink_close(r->in);
+	vplookup_free(r->lk);	/* a lookup still running is abandoned */
+	free(r);
+	free(l);
+}
+
+static int
+res_connecting(struct vplink *l)
+{
+	struct resolving *r = l->ctx;
+
+	if (r->in != NULL)
+		return vplink_connecting(r->in);
+	return r->err == 0;
+}
+
+static const struct vplink_ops res_ops = {
+	res_pollfds, res_events, res_next_timeout, res_tick, res_read,
+	res_writable, res_write, res_pending, res_shutdown_write, res_error,
+	res_close, res_connecting
+};
+
+static struct vplink *
+resolving_dial(const struct vpendpoint *ep, resdial_fn *dial_res, char *err,
+    size_t errlen)
+{
+	struct vplink *l;
+	struct resolving *r;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (r = calloc(1, sizeof(*r))) == NULL) {
+		free(l);
+		(void)fail(err, errlen, ENOMEM, "link", "");
+		return NULL;
+	}
+	if ((r->lk = vplookup_start(ep->host, ep->port)) == NULL) {
+		int e = errno;
+
+		free(r);
+		free(l);
+		(void)fail(err, errlen, e, "lookup", ep->host);
+		return NULL;
+	}
+	r->ep = *ep;
+	r->dial_res = dial_res;
+	r->deadline = vpio_now_ms() + VPLINK_DIAL_MS;
+	l->ops = &res_ops;
+	l->ctx = r;
+	l->kind = ep->kind == VPEP_UDP ? "udp" : "tcp";
+	(void)vpep_format(ep, l->peer, sizeof(l->peer));
+	return l;
+}
+
+/* tcp: with the addresses looked up. */
+static struct vplink *
+stream_dial_res(const struct vpendpoint *ep, const struct addrinfo *res,
+    char *err, size_t errlen)
+{
+	struct dialaddr *a;
+	int n;
+
+	if ((n = res_addrs(res, &a)) == -1) {
+		(void)fail(err, errlen, errno, "connect", ep->host);
+		return NULL;
+	}
+	return dial_link(ep, a, n, err, errlen);
+}
+
+/* udp: with the addresses looked up: the first, as a literal. */
+static struct vplink *
+kcp_dial_res(const struct vpendpoint *ep, const struct addrinfo *res,
+    char *err, size_t errlen)
+{
+	struct vpendpoint lit = *ep;
+
+	if (getnameinfo(res->ai_addr, res->ai_addrlen, lit.host,
+	    sizeof(lit.host), NULL, 0, NI_NUMERICHOST) != 0) {
+		(void)fail(err, errlen, EHOSTUNREACH, "udp", ep->host);
+		return NULL;
+	}
+	return vplink_kcp_dial(&lit, err, errlen);
+}
+
+/* The udp: transport's dial: a name is looked up off the loop. */
+static struct vplink *
+udp_dial(const struct vpendpoint *ep, char *err, size_t errlen)
+{
+	if (ep->host[0] == '\0' || strcmp(ep->host, "*") == 0 ||
+	    vpnet_is_ip(ep->host))
+		return vplink_kcp_dial(ep, err, errlen);
+	return resolving_dial(ep, kcp_dial_res, err, errlen);
+}
+
 struct vplink *
 vplink_stream_dial(const struct vpendpoint *ep, char *err, size_t errlen)
 {
 	struct vplink *l;
+	struct dialaddr *a;
 	char peer[128];
 	int fd, sv[2];
 	pid_t pid = 0;
 
 	switch (ep->kind) {
 	case VPEP_TCP:
+		if (!vpnet_is_ip(ep->host))
+			return resolving_dial(ep, stream_dial_res, err, errlen);
+		/* FALLTHROUGH */
 	case VPEP_UNIX:
-		return dial_link(ep, err, errlen);
+		if ((fd = dial_addrs(ep, &a, err, errlen)) == -1)
+			return NULL;
+		return dial_link(ep, a, fd, err, errlen);
 	case VPEP_EXEC:
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 			(void)fail(err, errlen, errno, "socketpair", "");
@@ -785,7 +1060,7 @@ const struct vplink_transport vplink_transports[] = {
 	{ VPEP_STDIO, "stdio", vplink_stream_dial, NULL },
 	{ VPEP_FD, "fd", NULL, vplink_stream_listen },
 	{ VPEP_SYSTEMD, "systemd", NULL, vplink_stream_listen },
-	{ VPEP_UDP, "udp", vplink_kcp_dial, vplink_kcp_listen },
+	{ VPEP_UDP, "udp", udp_dial, vplink_kcp_listen },
 	{ 0, NULL, NULL, NULL }
 };
 

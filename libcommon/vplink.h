@@ -208,7 +208,10 @@ struct vplink *vplink_stream_dial(const struct vpendpoint *, char *err,
  * the name raced as vpnet does (IPv6/IPv4 interleaved, a new attempt
  * every VPNET_STAGGER_MS, at most VPLINK_MAXFDS at once; a unix
  * listener whose backlog is full is retried every 100 ms), under
- * VPLINK_DIAL_MS overall. Only the name lookup (getaddrinfo) blocks.
+ * VPLINK_DIAL_MS overall. A host name is looked up off the loop, on a
+ * thread of its own (vplookup, vpresolve.h): the link is connecting
+ * meanwhile, and the lookup counts against VPLINK_DIAL_MS too. The udp:
+ * transport's dial does the same before its KCP link exists.
  */
 #define VPLINK_DIAL_MS	10000
 struct vplink_listener *vplink_stream_listen(const struct vpendpoint *,

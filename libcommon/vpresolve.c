@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -384,4 +385,125 @@ vpresolve_forget(struct vpresolve *r)
 		close(r->efd);
 		r->efd = -1;
 	}
+}
+
+/* --- one lookup, one thread ---------------------------------------- */
+
+struct vplookup {
+	struct vpres_req	 q;
+	int			 efd;
+	int			 taken;
+	atomic_int		 refs;	/* the owner's and the thread's */
+	atomic_int		 done;
+};
+
+static void
+vplookup_unref(struct vplookup *l)
+{
+	if (atomic_fetch_sub(&l->refs, 1) != 1)
+		return;
+	if (l->q.res != NULL)
+		freeaddrinfo(l->q.res);
+	(void)close(l->efd);
+	free(l);
+}
+
+static void
+vplookup_finish(struct vplookup *l)
+{
+	uint64_t one = 1;
+
+	atomic_store(&l->done, 1);
+	while (write(l->efd, &one, sizeof(one)) == -1 && errno == EINTR)
+		;
+}
+
+static void *
+vplookup_main(void *arg)
+{
+	struct vplookup *l = arg;
+
+	vpres_lookup(&l->q, 0);
+	vplookup_finish(l);
+	vplookup_unref(l);
+	return NULL;
+}
+
+struct vplookup *
+vplookup_start(const char *host, unsigned port)
+{
+	struct vplookup *l;
+	pthread_attr_t attr;
+	pthread_t th;
+	sigset_t all, old;
+	size_t len;
+	int e;
+
+	if (host == NULL || port > 65535) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((len = strnlen(host, VPRES_HOSTMAX + 1)) > VPRES_HOSTMAX) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->q.family = AF_UNSPEC;
+	l->q.port = port;
+	memcpy(l->q.host, host, len);
+	if ((l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		free(l);
+		return NULL;
+	}
+	atomic_init(&l->refs, 1);
+	atomic_init(&l->done, 0);
+	if (vpres_literal(&l->q)) {
+		vplookup_finish(l);
+		return l;
+	}
+	atomic_store(&l->refs, 2);
+	sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	if ((e = pthread_attr_init(&attr)) == 0) {
+		(void)pthread_attr_setdetachstate(&attr,
+		    PTHREAD_CREATE_DETACHED);
+		e = pthread_create(&th, &attr, vplookup_main, l);
+		(void)pthread_attr_destroy(&attr);
+	}
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		(void)close(l->efd);
+		free(l);
+		errno = e;
+		return NULL;
+	}
+	return l;
+}
+
+int
+vplookup_fd(const struct vplookup *l)
+{
+	return l->efd;
+}
+
+int
+vplookup_take(struct vplookup *l, struct addrinfo **res, int *gai,
+    int *sys_errno)
+{
+	if (l->taken || !atomic_load(&l->done))
+		return 0;
+	l->taken = 1;
+	*res = l->q.res;
+	l->q.res = NULL;
+	*gai = l->q.gai;
+	*sys_errno = l->q.sys_errno;
+	return 1;
+}
+
+void
+vplookup_free(struct vplookup *l)
+{
+	if (l != NULL)
+		vplookup_unref(l);
 }

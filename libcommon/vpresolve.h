@@ -70,4 +70,35 @@ void	vpresolve_free(struct vpresolve *r);
  */
 void	vpresolve_forget(struct vpresolve *r);
 
+/*
+ * One lookup on a thread of its own, for a program that needs a single
+ * name now and then (vp-tunnel's client redialling its peer) and must
+ * neither block nor wait for a slow name service when it gives up:
+ * vplookup_free() abandons a lookup still running without waiting for
+ * it (its thread frees what is left when getaddrinfo returns).
+ */
+struct vplookup;
+
+/*
+ * vplookup_start(): getaddrinfo(host, port) for TCP, as
+ * vpresolve_submit() with AF_UNSPEC (a literal answered at once,
+ * without a thread). The thread blocks every signal. Returns NULL with
+ * errno (ENAMETOOLONG, EINVAL, ENOMEM, EAGAIN: no thread) on failure.
+ */
+struct vplookup *vplookup_start(const char *host, unsigned port);
+
+/* vplookup_fd(): readable (POLLIN) once the result is ready. */
+int	vplookup_fd(const struct vplookup *l);
+
+/*
+ * vplookup_take(): 1 once finished, with *res (the caller's, to free
+ * with freeaddrinfo; NULL on failure), *gai and *sys_errno as
+ * vpresolve_take(); 0 while running. Only once: later calls say 0.
+ */
+int	vplookup_take(struct vplookup *l, struct addrinfo **res, int *gai,
+	    int *sys_errno);
+
+/* vplookup_free(): frees l or abandons it to its thread; never blocks. */
+void	vplookup_free(struct vplookup *l);
+
 #endif

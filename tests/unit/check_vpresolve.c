@@ -578,6 +578,101 @@ START_TEST(forget_in_child)
 }
 END_TEST
 
+/* vplookup: a literal is ready at once, without a thread. */
+START_TEST(lookup_literal)
+{
+	struct vplookup *l;
+	struct addrinfo *res;
+	struct pollfd p;
+	int gai, sys;
+
+	l = vplookup_start("127.0.0.1", 4242);
+	ck_assert_ptr_nonnull(l);
+	p.fd = vplookup_fd(l);
+	p.events = POLLIN;
+	ck_assert_int_eq(poll(&p, 1, 0), 1);
+	ck_assert_int_eq(vplookup_take(l, &res, &gai, &sys), 1);
+	ck_assert_int_eq(gai, 0);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_int_eq(res->ai_family, AF_INET);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)res->ai_addr)->sin_port),
+	    4242);
+	freeaddrinfo(res);
+	/* only once */
+	ck_assert_int_eq(vplookup_take(l, &res, &gai, &sys), 0);
+	vplookup_free(l);
+	ck_assert_ptr_null(vplookup_start(NULL, 1));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(vplookup_start("x", 65536));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* vplookup: a name on its thread; the fd wakes the owner. */
+START_TEST(lookup_name)
+{
+	struct vplookup *l;
+	struct addrinfo *res;
+	struct pollfd p;
+	int gai, sys;
+	char big[300];
+
+	l = vplookup_start("localhost", 80);
+	ck_assert_ptr_nonnull(l);
+	p.fd = vplookup_fd(l);
+	p.events = POLLIN;
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	ck_assert_int_eq(vplookup_take(l, &res, &gai, &sys), 1);
+	ck_assert_int_eq(gai, 0);
+	ck_assert_ptr_nonnull(res);
+	freeaddrinfo(res);
+	vplookup_free(l);
+	/* a failure is a result too */
+	l = vplookup_start("no-such-name.invalid", 80);
+	ck_assert_ptr_nonnull(l);
+	p.fd = vplookup_fd(l);
+	ck_assert_int_eq(poll(&p, 1, 30000), 1);
+	ck_assert_int_eq(vplookup_take(l, &res, &gai, &sys), 1);
+	ck_assert_int_ne(gai, 0);
+	ck_assert_ptr_null(res);
+	vplookup_free(l);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_ptr_null(vplookup_start(big, 80));
+	ck_assert_int_eq(errno, ENAMETOOLONG);
+}
+END_TEST
+
+/*
+ * vplookup: freed while its thread runs, it is abandoned, never waited
+ * for; the thread frees the rest (ASan's leak check sees to it).
+ */
+START_TEST(lookup_abandon)
+{
+	struct vplookup *l;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		l = vplookup_start("localhost", 80);
+		ck_assert_ptr_nonnull(l);
+		vplookup_free(l);
+	}
+	vplookup_free(NULL);
+	/* let the threads end before the process does */
+	for (i = 0; i < 20; i++) {
+		l = vplookup_start("localhost", 81);
+		ck_assert_ptr_nonnull(l);
+		{
+			struct pollfd p = { .fd = vplookup_fd(l),
+			    .events = POLLIN };
+
+			ck_assert_int_eq(poll(&p, 1, 10000), 1);
+		}
+		vplookup_free(l);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -597,6 +692,9 @@ suite(void)
 	tcase_add_test(tc, fd_wakes);
 	tcase_add_test(tc, threads_block_signals);
 	tcase_add_test(tc, forget_in_child);
+	tcase_add_test(tc, lookup_literal);
+	tcase_add_test(tc, lookup_name);
+	tcase_add_test(tc, lookup_abandon);
 	suite_add_tcase(s, tc);
 	return s;
 }
