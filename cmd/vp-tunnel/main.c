@@ -1751,6 +1751,10 @@ main(int argc, char *argv[])
 		if (vpep_parse(o.peer, &peer_ep, err, sizeof(err)) == -1)
 			vplog_die(EX_USAGE, "PEER %s: %s", o.peer, err);
 		stdio_client = peer_ep.kind == VPEP_STDIO;
+		/* -1 would write the port onto the link. */
+		if (stdio_client && o.oneflag)
+			vplog_die(EX_USAGE, "-1 cannot be used with PEER "
+			    "stdio");
 		{
 			const struct vplink_transport *tr =
 			    vplink_transport_for(peer_ep.kind);

@@ -16,6 +16,9 @@ check "server -f with a program too: 64" [ "$(st vp-tunnel server -f tcp:127.0.0
 check "bad endpoint: 64" [ "$(st vp-tunnel client -l tcp:127.0.0.1:0 tcp:nohostport)" = 64 ]
 check "...with a message" grep -q "PEER tcp:nohostport" "$T/err"
 check "-1 with LISTEN stdio: 64" [ "$(st vp-tunnel server -1 stdio cat)" = 64 ]
+# the client wrote the port onto its link (its stdout), and stayed
+check "client -1 with PEER stdio: 64" [ "$(st timeout 5 vp-tunnel client -1 -l tcp:127.0.0.1:0 stdio)" = 64 ]
+check "...with a message" grep -q -- "-1 cannot be used with PEER stdio" "$T/err"
 check "stream window above tunnel window: 64" [ "$(st vp-tunnel server -s 4m -S 1m tcp:127.0.0.1:0 cat)" = 64 ]
 check "bad duration: 64" [ "$(st vp-tunnel server -K soon tcp:127.0.0.1:0 cat)" = 64 ]
 check "-l on a server: 64" [ "$(st vp-tunnel server -l tcp:127.0.0.1:0 tcp:127.0.0.1:0 cat)" = 64 ]
