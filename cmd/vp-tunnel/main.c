@@ -996,8 +996,12 @@ local_accept(int lfd, int64_t now)
 
 /* ---- setup */
 
+/*
+ * Option -opt's size s (bytes, suffix k or m) into *out, lo..hi; a
+ * usage error naming the option otherwise.
+ */
 static void
-parse_size(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+parse_size(int opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 {
 	long long v;
 	char *end;
@@ -1005,25 +1009,31 @@ parse_size(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (end == s || errno != 0)
-		vplog_die(EX_USAGE, "bad size: %s", s);
-	if (*end == 'k' || *end == 'K')
-		mul = 1024, end++;
-	else if (*end == 'm' || *end == 'M')
-		mul = 1024 * 1024, end++;
+	if (end != s && errno == 0) {
+		if (*end == 'k' || *end == 'K')
+			mul = 1024, end++;
+		else if (*end == 'm' || *end == 'M')
+			mul = 1024 * 1024, end++;
+	}
 	/* v > hi / mul first: v * mul must not overflow. */
-	if (*end != '\0' || v < 0 || v > (long long)hi / mul ||
-	    v * mul < lo || v * mul > hi)
-		vplog_die(EX_USAGE, "size out of range (%u..%u): %s", lo, hi, s);
+	if (end == s || errno != 0 || *end != '\0' || v < 0 ||
+	    v > (long long)hi / mul || v * mul < lo || v * mul > hi)
+		vplog_die(EX_USAGE, "-%c '%s': a size from %u to %u bytes "
+		    "(suffix k or m)", opt, s, lo, hi);
 	*out = (uint32_t)(v * mul);
 }
 
+/*
+ * Option -opt's duration s into *out (ms), lo ms to 24 h; a usage
+ * error naming the option otherwise.
+ */
 static void
-parse_ms(const char *s, int64_t lo, int64_t *out)
+parse_ms(int opt, const char *s, int64_t lo, int64_t *out)
 {
 	if (vpio_parse_duration(s, out) == -1 || *out < lo ||
 	    *out > 86400000)
-		vplog_die(EX_USAGE, "bad duration: %s", s);
+		vplog_die(EX_USAGE, "-%c '%s': a duration from %lldms to 24h "
+		    "(such as 5s or 500ms)", opt, s, (long long)lo);
 }
 
 static void
@@ -1646,19 +1656,19 @@ main(int argc, char *argv[])
 			o.oneflag = 1;
 			break;
 		case 'b':
-			parse_ms(optarg, 100, &o.backoff_max);
+			parse_ms(ch, optarg, 100, &o.backoff_max);
 			break;
 		case 'c':
-			parse_ms(optarg, 1, &o.wait_ms);
+			parse_ms(ch, optarg, 1, &o.wait_ms);
 			break;
 		case 'd':
-			parse_ms(optarg, 0, &o.drain_ms);
+			parse_ms(ch, optarg, 0, &o.drain_ms);
 			break;
 		case 'i':
-			parse_ms(optarg, 10, &o.idle_ms);
+			parse_ms(ch, optarg, 10, &o.idle_ms);
 			break;
 		case 'F':
-			parse_size(optarg, 1024, VPF_LENMAX, &o.cfg.max_frame);
+			parse_size(ch, optarg, 1024, VPF_LENMAX, &o.cfg.max_frame);
 			break;
 		case 'f':
 			o.forward = optarg;
@@ -1692,7 +1702,7 @@ main(int argc, char *argv[])
 			kcp_opts_given = 1;
 			break;
 		case 'K':
-			parse_ms(optarg, 10, &ms);
+			parse_ms(ch, optarg, 10, &ms);
 			o.cfg.ka_interval_ms = ms;
 			o.cfg.ka_idle_ms = ms / 2 < 5000 ? ms / 2 : 5000;
 			o.cfg.ka_timeout_ms = o.cfg.ka_idle_ms;
@@ -1722,15 +1732,15 @@ main(int argc, char *argv[])
 			vplog_level = VPLOG_QUIET;
 			break;
 		case 'S':
-			parse_size(optarg, 65536, VPF_SIDMAX, &v);
+			parse_size(ch, optarg, 65536, VPF_SIDMAX, &v);
 			o.cfg.tunnel_window = v;
 			break;
 		case 's':
-			parse_size(optarg, 4096, VPF_SIDMAX, &v);
+			parse_size(ch, optarg, 4096, VPF_SIDMAX, &v);
 			o.cfg.stream_window = v;
 			break;
 		case 't':
-			parse_ms(optarg, 10, &o.cfg.handshake_ms);
+			parse_ms(ch, optarg, 10, &o.cfg.handshake_ms);
 			break;
 		case 'v':
 			vplog_level = vplog_level >= VPLOG_INFO ? VPLOG_DEBUG :

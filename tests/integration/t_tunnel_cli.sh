@@ -21,6 +21,11 @@ check "client -1 with PEER stdio: 64" [ "$(st timeout 5 vp-tunnel client -1 -l t
 check "...with a message" grep -q -- "-1 cannot be used with PEER stdio" "$T/err"
 check "stream window above tunnel window: 64" [ "$(st vp-tunnel server -s 4m -S 1m tcp:127.0.0.1:0 cat)" = 64 ]
 check "bad duration: 64" [ "$(st vp-tunnel server -K soon tcp:127.0.0.1:0 cat)" = 64 ]
+# the messages named no option ("bad duration: 0", "bad size: x")
+check "duration out of range: 64" [ "$(st vp-tunnel server -K 0 tcp:127.0.0.1:0 cat)" = 64 ]
+check "...the message names the option and the range" grep -q -- "-K '0': a duration from 10ms to 24h" "$T/err"
+check "bad size: 64" [ "$(st vp-tunnel client -s x -l tcp:127.0.0.1:0 tcp:127.0.0.1:1)" = 64 ]
+check "...the message names the option and the range" grep -q -- "-s 'x': a size from 4096 to" "$T/err"
 check "-l on a server: 64" [ "$(st vp-tunnel server -l tcp:127.0.0.1:0 tcp:127.0.0.1:0 cat)" = 64 ]
 # sizes whose multiplication overflowed were taken (timeout: it ran)
 check "size that overflows with its suffix: 64" [ "$(st timeout 5 vp-tunnel server -s 17592186044417m tcp:127.0.0.1:0 cat)" = 64 ]
