@@ -1,6 +1,8 @@
 /*
  * vphttpbody: an HTTP/1.1 request body's end, see vphttpbody.h.
  */
+#include <string.h>
+
 #include "vphttpbody.h"
 #include "vpio.h"
 
@@ -15,7 +17,8 @@ enum {
 	S_DATA_CR,	/* CRLF after the chunk data */
 	S_DATA_LF,
 	S_TRAIL,	/* start of a trailer line (or the final CRLF) */
-	S_TRAIL_LINE,	/* inside a trailer field line */
+	S_TRAIL_NAME,	/* a trailer field name, up to its ':' */
+	S_TRAIL_LINE,	/* a trailer field value */
 	S_TRAIL_LF,	/* a trailer line's LF */
 	S_END_LF,	/* the final LF */
 	S_ERR
@@ -46,6 +49,15 @@ static int
 ctl(unsigned char c)
 {
 	return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/* A byte of a field name (RFC 9110 5.6.2 tchar). */
+static int
+tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z') || (c != '\0' &&
+	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static ssize_t
@@ -88,6 +100,7 @@ vphb_feed(struct vphb *b, const void *buf, size_t n)
 				return fail(b);
 			break;
 		case S_TRAIL:
+		case S_TRAIL_NAME:
 		case S_TRAIL_LINE:
 		case S_TRAIL_LF:
 		case S_END_LF:
@@ -149,13 +162,24 @@ vphb_feed(struct vphb *b, const void *buf, size_t n)
 			b->state = S_SIZE;
 			break;
 		case S_TRAIL:
+			/*
+			 * A field line (RFC 9112 5): a token name, so no
+			 * folding, no empty name, and no request line an
+			 * origin that mishandles trailers could take for
+			 * the next request.
+			 */
 			if (p[i] == '\r')
 				b->state = S_END_LF;
-			else if (ctl(p[i]) || p[i] == ' ' || p[i] == '\t' ||
-			    p[i] == ':')
-				return fail(b);	/* no folding, no empty name */
+			else if (tchar(p[i]))
+				b->state = S_TRAIL_NAME;
 			else
+				return fail(b);
+			break;
+		case S_TRAIL_NAME:
+			if (p[i] == ':')
 				b->state = S_TRAIL_LINE;
+			else if (!tchar(p[i]))
+				return fail(b);
 			break;
 		case S_TRAIL_LINE:
 			if (p[i] == '\r')

@@ -10,8 +10,9 @@
  * CRLFs, the trailer section) and vphb_done() when the request is
  * complete; bytes past that are not the request's. Malformed chunked
  * framing (a bad hex digit, a size past 2^60, a missing CRLF, a bare
- * LF, a control byte, a chunk-size line over VPHB_LINEMAX or a trailer
- * section over VPHB_TRAILMAX) is an error, and stays one.
+ * LF, a control byte, a trailer line that is not "token: value", a
+ * chunk-size line over VPHB_LINEMAX or a trailer section over
+ * VPHB_TRAILMAX) is an error, and stays one.
  *
  * No allocation, no I/O, no logging; the state is a plain struct that
  * may be copied (to try a feed and take it back).

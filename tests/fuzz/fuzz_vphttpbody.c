@@ -25,7 +25,7 @@
  * model written from RFC 9112 7.1 and vphttpbody.h's bounds: chunk-size
  * 1*HEXDIG <= 2^60, white space then ';' extensions without control
  * bytes, CRLF, data, CRLF; a last chunk of size 0 then trailer field
- * lines (no obs-fold, no empty name, no control bytes) and a final
+ * lines (a token name, ':', a value without control bytes) and a final
  * CRLF; a size line over VPHB_LINEMAX or trailer section over
  * VPHB_TRAILMAX bytes is malformed.
  */
@@ -52,6 +52,17 @@ hexval(uint8_t c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* A tchar (RFC 9110 5.6.2): a field name's bytes. */
+static int
+token(uint8_t c)
+{
+	static const char sym[] = "!#$%&'*+-.^_`|~";
+
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || (c != 0 && memchr(sym, c,
+	    sizeof(sym) - 1) != NULL);
 }
 
 /* A control byte other than HTAB (RFC 9110 field-vchar/obs-text else). */
@@ -116,9 +127,14 @@ model_trailers(const uint8_t *s, size_t k, size_t *end)
 			*end = i + 1;
 			return M_DONE;
 		}
-		/* a field line: no fold, no empty name */
-		if (ctl(s[i]) || s[i] == ' ' || s[i] == '\t' || s[i] == ':')
+		/* a field line: token ":" value (no fold, no empty name) */
+		if (!token(s[i]))
 			return M_BAD;
+		for (i++; i < lim && s[i] != ':'; i++)
+			if (!token(s[i]))
+				return M_BAD;
+		if (i == lim)
+			return cut ? M_BAD : M_MORE;
 		for (i++; i < lim && s[i] != '\r'; i++)
 			if (ctl(s[i]))
 				return M_BAD;

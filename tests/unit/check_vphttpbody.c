@@ -138,6 +138,9 @@ START_TEST(chunked_good)
 	/* trailers */
 	splits_agree(VPHB_CHUNKED, 0,
 	    S("1\r\nZ\r\n0\r\nX-Sum: 1\r\nX-Two: a\tb\r\n\r\nnext"), 33, 1);
+	/* any token is a name; the value may hold ':' and obs-text */
+	splits_agree(VPHB_CHUNKED, 0,
+	    S("0\r\n!#$%&'*+-.^_`|~09az:\r\nA:b: \351\r\n\r\n"), 35, 1);
 	/* data holds CRLFs and "0\r\n\r\n": never looked at */
 	splits_agree(VPHB_CHUNKED, 0, S("7\r\n0\r\n\r\n\r\n\r\n0\r\n\r\n"), 17,
 	    1);
@@ -171,6 +174,13 @@ START_TEST(chunked_bad)
 		"0\r\n\tfolded\r\n\r\n",	/* obs-fold with HTAB */
 		"0\r\nA: 1\r\n\tfold\r\n\r\n",
 		"0\r\n: v\r\n\r\n",	/* empty field name */
+		/* not field lines: a request line, no colon, a bad name */
+		"0\r\nGET http://evil/ HTTP/1.1\r\nHost: evil\r\n\r\n",
+		"0\r\nX\r\n\r\n",
+		"0\r\nA B: c\r\n\r\n",
+		"0\r\nA(1): c\r\n\r\n",
+		"0\r\nA\t: c\r\n\r\n",
+		"0\r\n\351: c\r\n\r\n",
 		"0\r\nA: \001\r\n\r\n",
 		"0\r\n\rX",		/* final CR without LF */
 		"10000000000000000\r\n",	/* 2^64 */

@@ -53,6 +53,7 @@ put("ch_partial_trailer", C, b"5\r\nhello\r\n0\r\nX: y\r\n")
 put("ch_ext8bit", C, b"3;n=\xe9\xff\r\nabc\r\n0\r\n\r\n")
 put("ch_max", C, b"1000000000000000\r\nabc")
 put("ch_many", C, b"1\r\na\r\n" * 40 + b"0\r\n\r\n")
+put("ch_trailer_names", C, b"0\r\n!#$%&'*+-.^_`|~09az:\r\nA:b: \xe9\r\n\r\n")
 
 # chunked, malformed
 for i, bad in enumerate([
@@ -62,7 +63,8 @@ for i, bad in enumerate([
         b"0\r\n folded\r\n\r\n", b"0\r\n\tfolded\r\n\r\n", b"0\r\n: v\r\n\r\n",
         b"0\r\nA: \x01\r\n\r\n", b"0\r\n\rX", b"10000000000000000\r\n",
         b"1000000000000001\r\n", b"fffffffffffffffffffffffff\r\n",
-        b"5;a\x7f\r\nhello\r\n0\r\n\r\n", b"0\r\nA: b\rc\r\n\r\n"]):
+        b"5;a\x7f\r\nhello\r\n0\r\n\r\n", b"0\r\nA: b\rc\r\n\r\n",
+        b"0\r\nX\r\n\r\n", b"0\r\nA B: c\r\n\r\n"]):
     put("ch_bad%02d" % i, C, bad)
 
 # the bounds, reached by padding: a size line of VPHB_LINEMAX (4096)
