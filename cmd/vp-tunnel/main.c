@@ -1716,14 +1716,18 @@ main(int argc, char *argv[])
 		case 'm':
 			o.cfg.max_streams = strtonum(optarg, 1, 1000000, &errstr);
 			if (errstr != NULL)
-				vplog_die(EX_USAGE, "max streams is %s: %s",
-				    errstr, optarg);
+				vplog_die(EX_USAGE, "-m '%s': a number from 1 "
+				    "to 1000000", optarg);
 			break;
 		case 'N':
 			o.notify_fd = strtonum(optarg, 0, 1 << 20, &errstr);
 			if (errstr != NULL)
-				vplog_die(EX_USAGE, "fd is %s: %s", errstr,
-				    optarg);
+				vplog_die(EX_USAGE, "-N '%s': not a descriptor "
+				    "number", optarg);
+			/* As vp-listen: nobody would learn of readiness. */
+			if (fcntl(o.notify_fd, F_GETFD) == -1)
+				vplog_die(EX_USAGE, "-N %d: descriptor not "
+				    "open", o.notify_fd);
 			break;
 		case 'P':
 			o.cfg.extended = 0;

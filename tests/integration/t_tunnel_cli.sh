@@ -27,6 +27,10 @@ check "...the message names the option and the range" grep -q -- "-K '0': a dura
 check "bad size: 64" [ "$(st vp-tunnel client -s x -l tcp:127.0.0.1:0 tcp:127.0.0.1:1)" = 64 ]
 check "...the message names the option and the range" grep -q -- "-s 'x': a size from 4096 to" "$T/err"
 check "-l on a server: 64" [ "$(st vp-tunnel server -l tcp:127.0.0.1:0 tcp:127.0.0.1:0 cat)" = 64 ]
+# -N with a closed descriptor only warned (vp-listen exits 64)
+check "-N with a closed descriptor: 64" [ "$(st timeout 5 vp-tunnel server -N 57 tcp:127.0.0.1:0 cat)" = 64 ]
+check "...with a message" grep -q -- "-N 57: descriptor not open" "$T/err"
+check "-N not a number: 64" [ "$(st timeout 5 vp-tunnel client -N x -l tcp:127.0.0.1:0 tcp:127.0.0.1:1)" = 64 ]
 # sizes whose multiplication overflowed were taken (timeout: it ran)
 check "size that overflows with its suffix: 64" [ "$(st timeout 5 vp-tunnel server -s 17592186044417m tcp:127.0.0.1:0 cat)" = 64 ]
 check "size that overflows with k: 64" [ "$(st timeout 5 vp-tunnel server -S 9223372036854775807k tcp:127.0.0.1:0 cat)" = 64 ]
