@@ -1611,7 +1611,7 @@ main(int argc, char *argv[])
 	int64_t ms;
 	unsigned port;
 	int ch;
-	char err[256];
+	char err[256], client_only[2];
 
 	vpio_sanitise_stdfd();
 	vplog_init("vp-tunnel");
@@ -1649,6 +1649,7 @@ main(int argc, char *argv[])
 	o.wait_ms = 10000;
 	o.backoff_max = 10000;
 	vplink_kcp_default_options(&kopts);
+	client_only[0] = '\0';
 	while ((ch = getopt(argc, argv,
 	    "+1b:c:d:F:f:g:i:K:k:l:M:m:N:o:PqS:s:t:u:v")) != -1) {
 		switch (ch) {
@@ -1753,9 +1754,14 @@ main(int argc, char *argv[])
 		default:
 			usage();
 		}
+		/* The first client-only option given, for a server. */
+		if (strchr("bcl", ch) != NULL && client_only[0] == '\0')
+			client_only[0] = (char)ch;
 	}
 	argc -= optind;
 	argv += optind;
+	if (o.mode == SERVER && client_only[0] != '\0')
+		vplog_die(EX_USAGE, "-%c is a client option", client_only[0]);
 	if (o.mode == CLIENT) {
 		if (argc != 1 || o.nlisten == 0)
 			usage();
@@ -1780,8 +1786,6 @@ main(int argc, char *argv[])
 				    o.peer);
 		}
 	} else {
-		if (o.nlisten > 0 || o.wait_ms != 10000)
-			vplog_die(EX_USAGE, "-l and -c are client options");
 		if (argc < 1 || (o.forward == NULL && argc < 2) ||
 		    (o.forward != NULL && argc != 1))
 			usage();

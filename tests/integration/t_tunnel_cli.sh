@@ -27,6 +27,11 @@ check "...the message names the option and the range" grep -q -- "-K '0': a dura
 check "bad size: 64" [ "$(st vp-tunnel client -s x -l tcp:127.0.0.1:0 tcp:127.0.0.1:1)" = 64 ]
 check "...the message names the option and the range" grep -q -- "-s 'x': a size from 4096 to" "$T/err"
 check "-l on a server: 64" [ "$(st vp-tunnel server -l tcp:127.0.0.1:0 tcp:127.0.0.1:0 cat)" = 64 ]
+# -b, and -c at its default value, were taken by a server and ignored
+check "-b on a server: 64" [ "$(st timeout 5 vp-tunnel server -b 5s tcp:127.0.0.1:0 cat)" = 64 ]
+check "...with a message" grep -q -- "-b is a client option" "$T/err"
+check "-c 10s on a server: 64" [ "$(st timeout 5 vp-tunnel server -c 10s tcp:127.0.0.1:0 cat)" = 64 ]
+check "-f on a client: 64" [ "$(st timeout 5 vp-tunnel client -f tcp:127.0.0.1:1 -l tcp:127.0.0.1:0 tcp:127.0.0.1:1)" = 64 ]
 # -N with a closed descriptor only warned (vp-listen exits 64)
 check "-N with a closed descriptor: 64" [ "$(st timeout 5 vp-tunnel server -N 57 tcp:127.0.0.1:0 cat)" = 64 ]
 check "...with a message" grep -q -- "-N 57: descriptor not open" "$T/err"
