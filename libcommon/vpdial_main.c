@@ -68,7 +68,11 @@ hide_password(char *url)
 {
 	char *p = strstr(url, "://"), *at, *colon;
 
-	if (p == NULL || (at = strrchr(p, '@')) == NULL)
+	/* the user info ends where vpproxyc_parse() ends it */
+	if (p == NULL || strncmp(p + 3, "unix:", 5) == 0)
+		return;
+	if ((at = strstr(p + 3, "@unix:")) == NULL &&
+	    (at = strrchr(p, '@')) == NULL)
 		return;
 	if ((colon = memchr(p + 3, ':', at - (p + 3))) == NULL)
 		return;

@@ -94,19 +94,15 @@ vpproxyc_parse(const char *url, struct vpproxy *px, char *err, size_t errlen)
 		return pxfail(err, errlen, "unknown proxy scheme (want "
 		    "socks5://, socks4a:// or http://)");
 
-	if (strncmp(rest, "unix:", 5) == 0) {
-		rest += 5;
-		n = strlen(rest);
-		if (n == 0)
-			return pxfail(err, errlen, "empty unix socket path");
-		if (n >= sizeof(px->path))
-			return pxfail(err, errlen, "unix socket path too long");
-		memcpy(px->path, rest, n + 1);
-		return 0;
-	}
-
-	/* userinfo ends at the last '@' */
-	if ((at = strrchr(rest, '@')) != NULL) {
+	/*
+	 * userinfo ends at the last '@', or for a unix socket (whose path
+	 * may hold '@': abstract names) at the '@' before "unix:"
+	 */
+	if (strncmp(rest, "unix:", 5) == 0)
+		at = NULL;
+	else if ((at = strstr(rest, "@unix:")) == NULL)
+		at = strrchr(rest, '@');
+	if (at != NULL) {
 		colon = memchr(rest, ':', at - rest);
 		if (colon == NULL)
 			colon = at;
@@ -127,6 +123,18 @@ vpproxyc_parse(const char *url, struct vpproxy *px, char *err, size_t errlen)
 			goto badcred;	/* RFC 1929: PLEN 1..255 */
 		px->auth = 1;
 		rest = at + 1;
+	}
+	if (strncmp(rest, "unix:", 5) == 0) {
+		rest += 5;
+		n = strlen(rest);
+		if (n == 0 || n >= sizeof(px->path)) {
+			vpproxyc_clear(px);
+			return pxfail(err, errlen, n == 0 ?
+			    "empty unix socket path" :
+			    "unix socket path too long");
+		}
+		memcpy(px->path, rest, n + 1);
+		return 0;
 	}
 	n = strlen(rest);
 	if (n > 0 && rest[n - 1] == '/')
@@ -163,21 +171,19 @@ vpproxyc_str(const struct vpproxy *px, char *buf, size_t n)
 	char user[64];
 	int r;
 
-	if (px->path[0] != '\0')
-		r = snprintf(buf, n, "%s://unix:%s", scheme, px->path);
-	else {
-		user[0] = '\0';
-		if (px->auth) {
-			size_t i, j = 0;
+	user[0] = '\0';
+	if (px->auth) {
+		size_t i, j = 0;
 
-			for (i = 0; px->user[i] != '\0' &&
-			    j + 2 < sizeof(user); i++)
-				user[j++] = ((unsigned char)px->user[i] <
-				    0x21 || px->user[i] == 0x7f) ? '?' :
-				    px->user[i];
-			user[j++] = '@';
-			user[j] = '\0';
-		}
+		for (i = 0; px->user[i] != '\0' && j + 2 < sizeof(user); i++)
+			user[j++] = ((unsigned char)px->user[i] < 0x21 ||
+			    px->user[i] == 0x7f) ? '?' : px->user[i];
+		user[j++] = '@';
+		user[j] = '\0';
+	}
+	if (px->path[0] != '\0')
+		r = snprintf(buf, n, "%s://%sunix:%s", scheme, user, px->path);
+	else {
 		r = snprintf(buf, n, strchr(px->host, ':') != NULL ?
 		    "%s://%s[%s]:%u" : "%s://%s%s:%u", scheme, user, px->host,
 		    px->port);

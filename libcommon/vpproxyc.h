@@ -3,14 +3,16 @@
  *
  *   socks5://[USER:PASS@]HOST:PORT   RFC 1928, RFC 1929 auth; names
  *                                    resolved by the proxy (ATYP 03)
- *   socks5://unix:PATH               the same on a unix socket (@abstract)
+ *   socks5://[USER:PASS@]unix:PATH   the same on a unix socket (@abstract)
  *   socks4a://HOST:PORT              SOCKS4a (SOCKS4 for IPv4 literals)
  *   http://[USER:PASS@]HOST:PORT     HTTP CONNECT, Basic auth
  *
  * USER and PASS may be percent-encoded (%40 for '@'). USER@ without a
  * password parses with auth set and pass empty, for the caller to fill
  * in (vp-dial takes it from VP_PROXY_PASS). socks5h:// and
- * socks4:// are accepted as aliases. Every kind also takes unix:PATH.
+ * socks4:// are accepted as aliases. Every kind also takes unix:PATH,
+ * after the user info if any (which then ends at the '@' before
+ * "unix:", so the path may hold '@').
  *
  * Replies are read by incremental parsers over (buf, len) that return
  * VPPX_NEEDMORE (0), VPPX_BAD (-1) or the length of a complete reply

@@ -42,6 +42,25 @@ START_TEST(url_good)
 	ck_assert_int_eq(vpproxyc_parse("socks5://unix:@abstract", &px, err,
 	    sizeof(err)), 0);
 	ck_assert_str_eq(px.path, "@abstract");
+	ck_assert_int_eq(px.auth, 0);
+	/* credentials for a proxy on a unix socket, '@' in its path */
+	ck_assert_int_eq(vpproxyc_parse("socks5://alice:p%40w@unix:/run/a@b",
+	    &px, err, sizeof(err)), 0);
+	ck_assert_int_eq(px.auth, 1);
+	ck_assert_str_eq(px.user, "alice");
+	ck_assert_str_eq(px.pass, "p@w");
+	ck_assert_str_eq(px.path, "/run/a@b");
+	ck_assert_str_eq(px.host, "");
+	ck_assert_int_eq(vpproxyc_parse("socks5://alice@unix:@abstract", &px,
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(px.auth, 1);
+	ck_assert_str_eq(px.pass, "");
+	ck_assert_str_eq(px.path, "@abstract");
+	ck_assert_int_eq(vpproxyc_parse("http://u:p@unix:/run/h.sock", &px,
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(px.kind, VPPX_HTTP);
+	ck_assert_str_eq(px.pass, "p");
+	ck_assert_str_eq(px.path, "/run/h.sock");
 	ck_assert_int_eq(vpproxyc_parse("socks4a://[::1]:1080", &px, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(px.kind, VPPX_SOCKS4A);
@@ -73,6 +92,9 @@ START_TEST(url_bad)
 		"socks5://user:@h:1",		/* RFC 1929 needs a password */
 		"socks5://u:p%zz@h:1", "socks5://u:p%4@h:1",
 		"socks5://u:p%00@h:1", "socks4a://u:p@h:1", "socks5://unix:",
+		"socks5://u:p@unix:", "socks5://:p@unix:/s",
+		"socks5://u:@unix:/s", "socks5://u:p%zz@unix:/s",
+		"socks4a://u:p@unix:/s",
 		"http://[::1:80", "http://h:80x", "socks5://h:1//",
 	};
 	char big[700];
@@ -105,6 +127,10 @@ START_TEST(url_str_hides_password)
 	    err, sizeof(err)), 0);
 	ck_assert_str_eq(vpproxyc_str(&px, b, sizeof(b)),
 	    "http://bob@[::1]:3128");
+	ck_assert_int_eq(vpproxyc_parse("socks5://bob:hunter2@unix:/p.sock",
+	    &px, err, sizeof(err)), 0);
+	ck_assert_str_eq(vpproxyc_str(&px, b, sizeof(b)),
+	    "socks5://bob@unix:/p.sock");
 	vpproxyc_clear(&px);
 	ck_assert_int_eq(px.auth, 0);
 	ck_assert_str_eq(px.pass, "");

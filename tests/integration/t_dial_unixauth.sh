@@ -1,0 +1,84 @@
+#!/bin/sh
+# vp-dial -x socks5://USER:PASS@unix:PATH: a SOCKS5 proxy on a unix
+# socket that wants RFC 1929 credentials (vp-dispatch -a behind vp-listen
+# on a unix socket, as vp-dispatch(1)'s example): data both ways byte for
+# byte, the password from the URL or from VP_PROXY_PASS, a wrong one
+# refused, and the password kept out of the log and of ps.
+. "$VP_SRC/tests/integration/lib.sh"
+. "$VP_SRC/tests/integration/dial_lib.sh"
+need socat
+
+rand_file "$T/up" 1000000
+rand_file "$T/down" 700000
+ND=$(wc -c <"$T/down")
+printf 'alice:s3cr@t:pw\n' >"$T/users"
+chmod 600 "$T/users"
+# -1 prints an empty line for a unix socket once it is bound
+listen_ready U vp-listen -1 unix:"$T/p.sock",mode=0600 vp-dispatch -a "$T/users"
+[ -S "$T/p.sock" ] || notok "vp-listen on a unix socket"
+
+# xfer NAME URL [ENV...]: 1 MB up and 700 kB down at once, sha256 both ways.
+xfer() {
+	_name=$1 _url=$2; shift 2
+	socat_ready _op TCP-LISTEN:0,bind=127.0.0.1 \
+	    SYSTEM:"exec 3<&0; cat <&3 >'$T/up.r' & cat '$T/down'; wait"
+	_sp=$LASTPID
+	rm -f "$T/down.r"
+	{ cat "$T/up"; wait_size "$T/down.r" "$ND"; } |
+	    env "$@" vp-dial -x "$_url" 127.0.0.1 "$_op" >"$T/down.r" 2>"$T/err"
+	_rc=$?
+	wait_pid "$_sp" 20
+	if [ $_rc -eq 0 ] && same "$T/up" "$T/up.r" &&
+	    same "$T/down" "$T/down.r"; then
+		ok "$_name: both ways byte for byte"
+	else
+		notok "$_name (rc $_rc)"; cat "$T/err"
+	fi
+}
+
+xfer "socks5://USER:PASS@unix:PATH (RFC 1929 on a unix socket)" \
+    "socks5://alice:s3cr%40t%3Apw@unix:$T/p.sock"
+xfer "socks5://USER@unix:PATH with VP_PROXY_PASS" \
+    "socks5://alice@unix:$T/p.sock" VP_PROXY_PASS='s3cr@t:pw'
+
+# a wrong password: refused by the proxy, vp-dial's auth failure status
+vp-dial -v -x "socks5://alice:wrong-pw@unix:$T/p.sock" 127.0.0.1 1 \
+    </dev/null >/dev/null 2>"$T/bad.err"
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 64 ] && grep -q 'alice@unix:' "$T/bad.err" &&
+    ! grep -q 'wrong-pw' "$T/bad.err"; then
+	ok "a wrong password is refused (exit $rc), the log names alice@unix: without it"
+else
+	notok "wrong password: exit $rc"; cat "$T/bad.err"
+fi
+
+# without credentials the proxy says it wants them
+vp-dial -x "socks5://unix:$T/p.sock" 127.0.0.1 1 </dev/null >/dev/null 2>"$T/none.err"
+rc=$?
+check "no credentials: refused (exit $rc), 'wants credentials'" \
+    sh -c "[ $rc -ne 0 ] && grep -q 'wants credentials' '$T/none.err'"
+
+# ps: the password is blanked in the argument list, the path kept whole
+# (an '@' in it must not be taken for the end of the user info)
+mkdir "$T/a@b"
+# a proxy that never answers: vp-dial waits for its reply (-w 10)
+bg socat UNIX-LISTEN:"$T/a@b/s.sock",fork SYSTEM:"sleep 20"
+wait_path "$T/a@b/s.sock" || notok "socat on a@b/s.sock"
+vp-dial -x "socks5://alice:hunter2@unix:$T/a@b/s.sock" 127.0.0.1 1 \
+    </dev/null >/dev/null 2>&1 &
+DP=$!
+PIDS="$PIDS $DP"
+i=0 args=""
+while [ $i -lt 100 ]; do
+	args=$(tr '\0' ' ' <"/proc/$DP/cmdline" 2>/dev/null)
+	case $args in *vp-dial*@unix:*) break ;; esac
+	i=$((i + 1))
+	sleep 0.05
+done
+case $args in
+*hunter2*) notok "ps shows the password: $args" ;;
+*"alice:"*"@unix:$T/a@b/s.sock"*) ok "ps: password blanked, path whole ($args)" ;;
+*) notok "ps: unexpected argument list: $args" ;;
+esac
+kill "$DP" 2>/dev/null
+finish
