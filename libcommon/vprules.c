@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "vpio.h"
+#include "vpproxyc.h"
 #include "vprules.h"
 
 #define VPRC_MAGIC	"VPRULES1"
@@ -742,6 +743,33 @@ parse_route(struct comp *c, char **tok, int ntok, int out)
 	return 0;
 }
 
+/*
+ * socks5_ok(): checks a socks5 outbound's endpoint as vp-dispatch will
+ * read it per connection (vpproxyc_parse), so a typo is a compile error,
+ * not a failure of every connection. 0 or -1 (message in c).
+ */
+static int
+socks5_ok(struct comp *c, const char *ep)
+{
+	struct vpproxy px;
+	char url[600], perr[256];
+	int n, rc = 0;
+
+	n = snprintf(url, sizeof(url), "socks5://%s", ep);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		rc = cerr(c, "outbound socks5: endpoint too long");
+	else if (vpproxyc_parse(url, &px, perr, sizeof(perr)) == -1)
+		rc = cerr(c, "outbound socks5: bad endpoint (want HOST:PORT, "
+		    "[V6]:PORT or unix:PATH): %s",
+		    perr);
+	else if (px.auth && px.pass[0] == '\0')
+		rc = cerr(c, "outbound socks5: user %.64s needs a password",
+		    px.user);
+	vpproxyc_clear(&px);
+	explicit_bzero(url, sizeof(url));
+	return rc;
+}
+
 static int
 parse_outbound(struct comp *c, char **tok, int ntok, const char *rest)
 {
@@ -771,6 +799,8 @@ parse_outbound(struct comp *c, char **tok, int ntok, const char *rest)
 		return cerr(c, "outbound %s takes no argument", tok[2]);
 	if (kinds[i].kind == VPRULE_SOCKS5 && ntok != 4)
 		return cerr(c, "outbound socks5 takes one endpoint");
+	if (kinds[i].kind == VPRULE_SOCKS5 && socks5_ok(c, rest) == -1)
+		return -1;
 	if (find_out(c, tok[1]) != -1)
 		return cerr(c, "outbound '%.80s' defined twice", tok[1]);
 	if ((noff = str_add(c, tok[1], strlen(tok[1]))) < 0 ||

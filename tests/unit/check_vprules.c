@@ -369,6 +369,18 @@ START_TEST(bad_lines)
 	bad("outbound a direct\ndefault b\n", 2, "undefined outbound");
 	bad("outbound a/b direct\n", 1, "bad outbound name");
 	bad("outbound a socks5 1.2.3.4:1 extra\n", 1, "one endpoint");
+	/* a socks5 endpoint is checked now, not at each connection */
+	bad("outbound a socks5 notanendpoint\ndefault a\n", 1, "bad endpoint");
+	bad("outbound a socks5 1.2.3.4:0\ndefault a\n", 1, "bad endpoint");
+	bad("outbound a socks5 1.2.3.4:65536\ndefault a\n", 1, "bad endpoint");
+	bad("outbound a socks5 bad_host!:1\ndefault a\n", 1, "bad endpoint");
+	bad("outbound a socks5 unix:\ndefault a\n", 1, "bad endpoint");
+	bad("outbound a socks5 http://1.2.3.4:1\ndefault a\n", 1,
+	    "bad endpoint");
+	bad("outbound a socks5 u:%zz@1.2.3.4:1\ndefault a\n", 1,
+	    "bad endpoint");
+	bad("outbound a socks5 user@1.2.3.4:1\ndefault a\n", 1,
+	    "needs a password");
 }
 END_TEST
 
@@ -410,6 +422,32 @@ START_TEST(regexp_too_complex)
 		    "outbound a direct\nroute a regexp:%s\n", complex[i]);
 		bad(text, 2, "too complex");
 	}
+}
+END_TEST
+
+/* The socks5 endpoints vp-dispatch takes per connection compile. */
+START_TEST(socks5_endpoints)
+{
+	static const char *good[] = {
+		"127.0.0.1:1080", "[::1]:1080", "proxy.example:1080",
+		"unix:/run/vp/tunnel.sock", "unix:@abstract",
+		"alice:s3cret@127.0.0.1:1080", "a%40b:p%3aw@proxy.example:1",
+		"alice:s3cret@unix:/run/vp/proxy.sock",
+	};
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text),
+		    "outbound a socks5 %s\ndefault a\n", good[i]);
+		put(path, text);
+		ck_assert_msg(vprules_compile(path, err, sizeof(err)) == 0,
+		    "%s: %s", good[i], err);
+	}
+	/* the password is not in the message */
+	bad("outbound a socks5 alice:s3cret@nohost\ndefault a\n", 1,
+	    "bad endpoint");
+	ck_assert_msg(strstr(err, "s3cret") == NULL, "%s", err);
 }
 END_TEST
 
@@ -595,6 +633,7 @@ suite(void)
 	tcase_add_test(tc, big_lists);
 	tcase_add_test(tc, bad_lines);
 	tcase_add_test(tc, regexp_too_complex);
+	tcase_add_test(tc, socks5_endpoints);
 	tcase_add_test(tc, list_errors);
 	tcase_add_test(tc, stale_missing_corrupt);
 	tcase_add_test(tc, relative_paths);
