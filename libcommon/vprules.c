@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vpendpoint.h"
 #include "vpio.h"
 #include "vpproxyc.h"
 #include "vprules.h"
@@ -770,6 +771,24 @@ socks5_ok(struct comp *c, const char *ep)
 	return rc;
 }
 
+/*
+ * exec_ok(): checks a command template as vp-dispatch expands it per
+ * connection (vpep_expand: %h, %p, %% only), with a short destination.
+ * 0 or -1 (message in c).
+ */
+static int
+exec_ok(struct comp *c, const char *kind, const char *cmd)
+{
+	char buf[VPEP_CMDMAX];
+
+	if (vpep_expand(cmd, "example.org", 65535, buf, sizeof(buf)) == 0)
+		return 0;
+	if (errno == ENAMETOOLONG)
+		return cerr(c, "outbound %s: command too long", kind);
+	return cerr(c, "outbound %s: a '%%' must be followed by h, p or %% "
+	    "(%%%% for a literal one)", kind);
+}
+
 static int
 parse_outbound(struct comp *c, char **tok, int ntok, const char *rest)
 {
@@ -800,6 +819,9 @@ parse_outbound(struct comp *c, char **tok, int ntok, const char *rest)
 	if (kinds[i].kind == VPRULE_SOCKS5 && ntok != 4)
 		return cerr(c, "outbound socks5 takes one endpoint");
 	if (kinds[i].kind == VPRULE_SOCKS5 && socks5_ok(c, rest) == -1)
+		return -1;
+	if ((kinds[i].kind == VPRULE_EXEC || kinds[i].kind == VPRULE_EXEC_EARLY) &&
+	    exec_ok(c, tok[2], rest) == -1)
 		return -1;
 	if (find_out(c, tok[1]) != -1)
 		return cerr(c, "outbound '%.80s' defined twice", tok[1]);

@@ -381,6 +381,9 @@ START_TEST(bad_lines)
 	    "bad endpoint");
 	bad("outbound a socks5 user@1.2.3.4:1\ndefault a\n", 1,
 	    "needs a password");
+	/* a command template vp-dispatch could never expand */
+	bad("outbound a exec nc %h %x\ndefault a\n", 1, "'%' must be");
+	bad("outbound a exec-early echo 100%\ndefault a\n", 1, "'%' must be");
 }
 END_TEST
 
