@@ -931,8 +931,12 @@ write_out(struct comp *c, const char *path)
 	h.total = sizeof(h) + h.strsize;
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		h.total += parts[i]->n * parts[i]->size;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) == -1)
-		return cerr(c, "%s: %s", tmp, strerror(errno));
+	/* an error here is the directory's, not a rules line's */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) == -1) {
+		snprintf(c->err, c->errlen, "cannot write %s: %s: %s", out, tmp,
+		    strerror(errno));
+		return -1;
+	}
 	if (vpio_writeall(fd, &h, sizeof(h)) != sizeof(h))
 		goto fail;
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -954,8 +958,8 @@ write_out(struct comp *c, const char *path)
 	}
 	return 0;
 fail:
-	c->line = 0;
-	cerr(c, "writing %s: %s", tmp, strerror(errno));
+	snprintf(c->err, c->errlen, "cannot write %s: %s: %s", out, tmp,
+	    strerror(errno));
 	if (fd != -1)
 		close(fd);
 	unlink(tmp);

@@ -454,6 +454,32 @@ START_TEST(socks5_endpoints)
 }
 END_TEST
 
+/*
+ * The compiled file cannot be written (its temporary name is taken, as
+ * a directory would be unwritable): the message names that file, not a
+ * line of the rules (it said rules:2:, the last line).
+ */
+START_TEST(write_error)
+{
+	char tmp[200];
+
+	snprintf(tmp, sizeof(tmp), "%s.vprc.tmp.%ld", path, (long)getpid());
+	ck_assert_int_eq(mkdir(tmp, 0755), 0);
+	put(path, "outbound d direct\ndefault d\n");
+	ck_assert_int_eq(vprules_compile(path, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, "cannot write ", 13) == 0 &&
+	    strstr(err, tmp) != NULL && strstr(err, "rules:") == NULL, "%s",
+	    err);
+	ck_assert_int_eq(rmdir(tmp), 0);
+	/* rename(2) onto a directory fails after the file is written */
+	snprintf(tmp, sizeof(tmp), "%s.vprc", path);
+	ck_assert_int_eq(mkdir(tmp, 0755), 0);
+	ck_assert_int_eq(vprules_compile(path, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, "cannot write ", 13) == 0 &&
+	    strstr(err, "rules:") == NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(list_errors)
 {
 	char text[512], dl[128];
@@ -637,6 +663,7 @@ suite(void)
 	tcase_add_test(tc, bad_lines);
 	tcase_add_test(tc, regexp_too_complex);
 	tcase_add_test(tc, socks5_endpoints);
+	tcase_add_test(tc, write_error);
 	tcase_add_test(tc, list_errors);
 	tcase_add_test(tc, stale_missing_corrupt);
 	tcase_add_test(tc, relative_paths);
