@@ -5,7 +5,7 @@
 #   make check SANITIZE=1 the same under ASan + UBSan (separate build dir)
 #   make install PREFIX=/usr DESTDIR=/tmp/stage
 #   make lint             mandoc -Tlint on the man pages
-#   make STATIC=1         statically linked programs (own BUILD dir advised)
+#   make STATIC=1         statically linked programs (in build-static/)
 #
 # Local overrides go in config.mak.
 
@@ -26,6 +26,12 @@ WARN	 = -Wall -Wextra -Wpointer-arith -Wformat=2 -Wformat-security \
 OPT	?= -O2 -g
 STD	 = -std=gnu11
 HARDEN	 = -fstack-protector-strong -D_FORTIFY_SOURCE=2
+
+# STATIC=1 builds in its own directory (objects and binaries in build/
+# would look up to date and stay dynamic); an explicit BUILD= still wins.
+ifeq ($(STATIC),1)
+BUILD	?= build-static
+endif
 
 ifeq ($(SANITIZE),1)
 BUILD	?= build-san
