@@ -227,6 +227,11 @@ vpdial_main(int argc, char *argv[])
 			vplog_die(EX_USAGE, "-x %s: %s", a.proxy[i], err);
 		}
 		hide_password(a.proxy[i]);
+		/* the proxy before it cannot be asked for a unix socket */
+		if (i > 0 && px[i].path[0] != '\0')
+			vplog_die(EX_USAGE, "-x %s: a proxy on a unix socket "
+			    "can only come first in a chain (give it as the "
+			    "first -x)", a.proxy[i]);
 	}
 	o.nproxies = a.nproxy;
 	if (o.nproxies > 0)
