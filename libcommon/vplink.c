@@ -876,10 +876,9 @@ vplink_stream_dial(const struct vpendpoint *ep, char *err, size_t errlen)
 
 	switch (ep->kind) {
 	case VPEP_TCP:
-		if (!vpnet_is_ip(ep->host))
-			return resolving_dial(ep, stream_dial_res, err, errlen);
-		/* FALLTHROUGH */
 	case VPEP_UNIX:
+		if (ep->kind == VPEP_TCP && !vpnet_is_ip(ep->host))
+			return resolving_dial(ep, stream_dial_res, err, errlen);
 		if ((fd = dial_addrs(ep, &a, err, errlen)) == -1)
 			return NULL;
 		return dial_link(ep, a, fd, err, errlen);
