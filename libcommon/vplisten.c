@@ -2,6 +2,7 @@
  * vplisten: listening sockets from an endpoint.
  */
 #include <sys/types.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -169,129 +170,318 @@ unix_live(const struct sockaddr_un *sun, socklen_t len)
 	return -1;
 }
 
+/* Fills sun with the file path p. 0, or -1 if it does not fit. */
 static int
-open_unix(struct vplisten *l, const struct vpendpoint *ep, int backlog,
-    char *err, size_t errlen)
+unix_addr(struct sockaddr_un *sun, socklen_t *len, const char *p)
+{
+	size_t n = strlen(p);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (n == 0 || n >= sizeof(sun->sun_path))
+		return -1;
+	memcpy(sun->sun_path, p, n);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+/*
+ * The address of the file "s" in the private directory (descriptor
+ * tdfd, name tname in dir): through /proc/self/fd, so that no path an
+ * other user may rename is walked, or by its path without /proc (then a
+ * directory swapped in meanwhile makes the later fstatat() fail, never
+ * act on another file). 0 or -1.
+ */
+static int
+priv_addr(struct sockaddr_un *sun, socklen_t *len, int tdfd,
+    const char *dir, const char *tname)
+{
+	char p[sizeof(sun->sun_path)];
+	int r;
+
+	if (access("/proc/self/fd", X_OK) == 0)
+		r = snprintf(p, sizeof(p), "/proc/self/fd/%d/s", tdfd);
+	else
+		r = snprintf(p, sizeof(p), "%s/%s/s", dir, tname);
+	if (r < 0 || (size_t)r >= sizeof(p))
+		return -1;
+	return unix_addr(sun, len, p);
+}
+
+/*
+ * Creates a directory only we may write, named .vp-listen.XXXXXXXX in
+ * pfd, and opens it. Its descriptor (name in tname), or -1.
+ */
+static int
+priv_dir(int pfd, char *tname, size_t n)
+{
+	static const char cs[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[8];
+	struct stat st;
+	size_t i;
+	int tries, fd, e;
+
+	for (tries = 0; tries < 16; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+			for (i = 0; i < sizeof(rnd); i++)
+				rnd[i] = (unsigned char)(vpio_now_ms() >>
+				    (i * 3) ^ (getpid() + tries) * 131);
+		}
+		snprintf(tname, n, ".vp-listen.");
+		for (i = 0; i < sizeof(rnd); i++)
+			tname[11 + i] = cs[rnd[i] % (sizeof(cs) - 1)];
+		tname[11 + sizeof(rnd)] = '\0';
+		if (mkdirat(pfd, tname, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (tries == 16) {
+		errno = EEXIST;
+		return -1;
+	}
+	/* Ours: a directory, owned by us, no symbolic link followed. */
+	fd = openat(pfd, tname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || fchmod(fd, 0700) == -1) {
+		e = fd == -1 ? errno : EPERM;
+		if (fd != -1)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Moves the listening socket "s" of tdfd to base in pfd (path: its
+ * full path) without ever replacing a live socket or anything that is
+ * not a socket. 0, or -1 with errno (EADDRINUSE, EEXIST, other).
+ */
+static int
+place(int tdfd, int pfd, const char *base, const char *path,
+    const struct sockaddr_un *priv, socklen_t privlen)
 {
 	struct sockaddr_un sun;
 	struct stat st;
 	socklen_t len;
+	int tries, live;
+
+	if (unix_addr(&sun, &len, path) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (tries = 0; tries < 4; tries++) {
+		if (renameat2(tdfd, "s", pfd, base, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == EINVAL || errno == ENOSYS) {
+			/* No RENAME_NOREPLACE here: a smaller window. */
+			if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) ==
+			    -1 && errno == ENOENT)
+				return renameat(tdfd, "s", pfd, base);
+			errno = EEXIST;
+		}
+		if (errno != EEXIST)
+			return -1;
+		if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)
+				continue;	/* went away: again */
+			return -1;
+		}
+		if (!S_ISSOCK(st.st_mode)) {
+			errno = EEXIST;
+			return -1;
+		}
+		if ((live = unix_live(&sun, len)) == 1) {
+			errno = EADDRINUSE;
+			return -1;
+		}
+		if (live == -1) {
+			if (errno == ENOENT)
+				continue;
+			return -1;
+		}
+		/*
+		 * Stale: exchange it for ours in one step, then look at
+		 * what came out (in our own directory, where nobody can
+		 * swap it): a live socket that another listener put there
+		 * meanwhile goes back.
+		 */
+		if (renameat2(tdfd, "s", pfd, base, RENAME_EXCHANGE) == -1) {
+			if (errno == ENOENT)
+				continue;
+			if (errno != EINVAL && errno != ENOSYS)
+				return -1;
+			return renameat(tdfd, "s", pfd, base);
+		}
+		if (unix_live(priv, privlen) == 1) {
+			(void)renameat2(tdfd, "s", pfd, base,
+			    RENAME_EXCHANGE);
+			errno = EADDRINUSE;
+			return -1;
+		}
+		(void)unlinkat(tdfd, "s", 0);
+		return 0;
+	}
+	errno = EADDRINUSE;
+	return -1;
+}
+
+/*
+ * A unix socket file: bound, given its owner and mode and listening in
+ * a private directory next to the path (same file system), then renamed
+ * into place. So nothing is ever done through a path another user may
+ * swap for a symbolic link, and a socket appears at the path only once
+ * it listens: a refused connection means a stale socket.
+ */
+static int
+open_unix(struct vplisten *l, const struct vpendpoint *ep, int backlog,
+    char *err, size_t errlen)
+{
+	struct sockaddr_un sun, priv;
+	struct stat st;
+	socklen_t len, privlen;
 	unsigned uid = (unsigned)-1, gid = (unsigned)-1;
 	size_t plen = strlen(ep->path);
+	char dir[VPEP_PATHMAX], tname[32];
+	const char *base, *slash, *what = "cannot create the socket";
 	mode_t omask = 0;
-	int fd, e, tries, abstract = ep->path[0] == '@';
+	int fd = -1, pfd = -1, tdfd = -1, e, r;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (plen == 0 || plen >= sizeof(sun.sun_path))
 		return fail(err, errlen, ENAMETOOLONG,
 		    "unix socket path empty or too long");
-	memcpy(sun.sun_path, ep->path, plen);
-	if (abstract) {
-		sun.sun_path[0] = '\0';
+	if (ep->path[0] == '@') {
 		if (ep->mode != -1 || ep->owner[0] || ep->group[0])
 			return fail(err, errlen, EINVAL, "unix:%s: mode, owner "
 			    "and group do not apply to an abstract socket",
 			    ep->path);
+		memcpy(sun.sun_path + 1, ep->path + 1, plen - 1);
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		    plen);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0);
+		if (fd == -1)
+			return fail(err, errlen, errno, "socket: %s",
+			    strerror(errno));
+		if (bind(fd, (struct sockaddr *)&sun, len) == -1 ||
+		    listen(fd, backlog) == -1) {
+			e = errno;
+			close(fd);
+			return fail(err, errlen, e, "unix:%s: %s: %s",
+			    ep->path, what, strerror(e));
+		}
+		l->fds[l->nfds++] = fd;
+		return 0;
 	}
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen +
-	    (abstract ? 0 : 1));
 	if (ep->owner[0] && resolve_id(ep->owner, 0, &uid) == -1)
 		return fail(err, errlen, EINVAL, "unix:%s: unknown user '%s'",
 		    ep->path, ep->owner);
 	if (ep->group[0] && resolve_id(ep->group, 1, &gid) == -1)
 		return fail(err, errlen, EINVAL, "unix:%s: unknown group '%s'",
 		    ep->path, ep->group);
+	if ((slash = strrchr(ep->path, '/')) == NULL) {
+		strlcpy(dir, ".", sizeof(dir));
+		base = ep->path;
+	} else {
+		if (slash == ep->path)
+			strlcpy(dir, "/", sizeof(dir));
+		else {
+			memcpy(dir, ep->path, (size_t)(slash - ep->path));
+			dir[slash - ep->path] = '\0';
+		}
+		base = slash + 1;
+	}
+	if (*base == '\0' || strcmp(base, ".") == 0 ||
+	    strcmp(base, "..") == 0)
+		return fail(err, errlen, EISDIR, "unix:%s: not a file name",
+		    ep->path);
 
+	if ((pfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (tdfd = priv_dir(pfd, tname, sizeof(tname))) == -1) {
+		e = errno;
+		goto fail;
+	}
+	if (priv_addr(&priv, &privlen, tdfd, dir, tname) == -1) {
+		e = ENAMETOOLONG;
+		goto fail;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd == -1)
-		return fail(err, errlen, errno, "socket: %s", strerror(errno));
-	/* Nobody else may connect before mode and owner are set. */
+	if (fd == -1) {
+		e = errno;
+		goto fail;
+	}
 	if (ep->mode != -1)
 		omask = umask(0177);
-	for (tries = 0; ; tries++) {
-		if (bind(fd, (struct sockaddr *)&sun, len) == 0)
-			break;
-		e = errno;
-		if (e != EADDRINUSE || abstract || tries >= 3)
-			goto bindfail;
-		if (lstat(ep->path, &st) == -1) {
-			if (errno == ENOENT)
-				continue;	/* went away: retry */
-			e = errno;
-			goto bindfail;
-		}
-		if (!S_ISSOCK(st.st_mode)) {
-			e = EEXIST;
-			if (ep->mode != -1)
-				umask(omask);
-			close(fd);
-			return fail(err, errlen, e, "unix:%s: exists and is "
-			    "not a socket; not replacing it", ep->path);
-		}
-		switch (unix_live(&sun, len)) {
-		case 1:
-			if (ep->mode != -1)
-				umask(omask);
-			close(fd);
-			return fail(err, errlen, EADDRINUSE, "unix:%s: a "
-			    "running listener already owns this socket",
-			    ep->path);
-		case 0:
-			/* Stale: left behind by a dead listener. */
-			if (unlink(ep->path) == -1 && errno != ENOENT) {
-				e = errno;
-				goto bindfail;
-			}
-			break;
-		default:
-			if (errno != ENOENT) {
-				e = errno;
-				goto bindfail;
-			}
-		}
-	}
+	r = bind(fd, (struct sockaddr *)&priv, privlen);
+	e = errno;
 	if (ep->mode != -1)
 		umask(omask);
-	if (!abstract) {
-		if ((uid != (unsigned)-1 || gid != (unsigned)-1) &&
-		    chown(ep->path, (uid_t)uid, (gid_t)gid) == -1) {
-			e = errno;
-			unlink(ep->path);
-			close(fd);
-			return fail(err, errlen, e, "unix:%s: chown to %s%s%s: "
-			    "%s", ep->path, ep->owner, ep->group[0] ? ":" : "",
-			    ep->group, strerror(e));
-		}
-		if (ep->mode != -1 && chmod(ep->path, (mode_t)ep->mode) == -1) {
-			e = errno;
-			unlink(ep->path);
-			close(fd);
-			return fail(err, errlen, e, "unix:%s: chmod %04o: %s",
-			    ep->path, (unsigned)ep->mode, strerror(e));
-		}
-		if (stat(ep->path, &st) == 0) {
-			l->dev = st.st_dev;
-			l->ino = st.st_ino;
-		}
-		strlcpy(l->path, ep->path, sizeof(l->path));
-	}
-	if (listen(fd, backlog) == -1) {
+	if (r == -1)
+		goto fail;
+	if ((uid != (unsigned)-1 || gid != (unsigned)-1) &&
+	    fchownat(tdfd, "s", (uid_t)uid, (gid_t)gid,
+	    AT_SYMLINK_NOFOLLOW) == -1) {
 		e = errno;
-		vplisten_close(l, 1);
-		close(fd);
-		return fail(err, errlen, e, "unix:%s: listen: %s", ep->path,
-		    strerror(e));
+		what = "chown";
+		goto fail;
 	}
+	if (ep->mode != -1 && fchmodat(tdfd, "s", (mode_t)ep->mode, 0) == -1) {
+		e = errno;
+		what = "chmod";
+		goto fail;
+	}
+	if (listen(fd, backlog) == -1 ||
+	    fstatat(tdfd, "s", &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		e = errno;
+		what = "listen";
+		goto fail;
+	}
+	if (place(tdfd, pfd, base, ep->path, &priv, privlen) == -1) {
+		e = errno;
+		if (e == EEXIST) {
+			what = "exists and is not a socket; not replacing it";
+			goto fail;
+		}
+		if (e == EADDRINUSE) {
+			what = "a running listener already owns this socket";
+			goto fail;
+		}
+		goto fail;
+	}
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	strlcpy(l->path, ep->path, sizeof(l->path));
+	(void)unlinkat(pfd, tname, AT_REMOVEDIR);
+	close(tdfd);
+	close(pfd);
 	l->fds[l->nfds++] = fd;
 	return 0;
 
-bindfail:
-	if (ep->mode != -1)
-		umask(omask);
-	close(fd);
-	return fail(err, errlen, e, "unix:%s: cannot create the socket: %s",
-	    ep->path, strerror(e));
+fail:
+	if (tdfd != -1) {
+		(void)unlinkat(tdfd, "s", 0);
+		(void)unlinkat(pfd, tname, AT_REMOVEDIR);
+		close(tdfd);
+	}
+	if (pfd != -1)
+		close(pfd);
+	if (fd != -1)
+		close(fd);
+	if (e == EEXIST || e == EADDRINUSE)
+		return fail(err, errlen, e, "unix:%s: %s", ep->path, what);
+	if (strcmp(what, "chown") == 0)
+		return fail(err, errlen, e, "unix:%s: chown to %s%s%s: %s",
+		    ep->path, ep->owner, ep->group[0] ? ":" : "", ep->group,
+		    strerror(e));
+	if (strcmp(what, "chmod") == 0)
+		return fail(err, errlen, e, "unix:%s: chmod %04o: %s",
+		    ep->path, (unsigned)ep->mode, strerror(e));
+	return fail(err, errlen, e, "unix:%s: %s: %s", ep->path, what,
+	    strerror(e));
 }
 
 /*

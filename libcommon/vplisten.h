@@ -3,7 +3,9 @@
  *
  *   tcp:HOST:PORT   v4 or v6; SO_REUSEADDR; an empty HOST ("tcp::PORT",
  *                   "*") binds [::] dual-stack, or 0.0.0.0 without IPv6
- *   unix:PATH       with ,mode= ,owner= ,group=; a stale socket file (no
+ *   unix:PATH       with ,mode= ,owner= ,group=, applied in a private
+ *                   directory next to PATH; the socket is renamed to
+ *                   PATH once it listens; a stale socket file (no
  *                   listener behind it) is replaced, a live one is not;
  *                   "@name" is the abstract namespace
  *   fd:N            an inherited socket (listen() is called if needed)
