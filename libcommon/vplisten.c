@@ -484,6 +484,28 @@ fail:
 	    strerror(e));
 }
 
+/* Is fd bound to an address (a port, a path or an abstract name)? */
+static int
+is_bound(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	switch (ss.ss_family) {
+	case AF_INET:
+		return ((struct sockaddr_in *)&ss)->sin_port != 0;
+	case AF_INET6:
+		return ((struct sockaddr_in6 *)&ss)->sin6_port != 0;
+	case AF_UNIX:
+		return len > offsetof(struct sockaddr_un, sun_path);
+	default:
+		return 1;
+	}
+}
+
 /*
  * Checks an inherited fd: a socket of socktype (0 any); a stream socket
  * must listen (listen() is tried with backlog > 0). Makes it CLOEXEC and
@@ -515,6 +537,10 @@ check_inherited(int fd, int socktype, int backlog, char *err, size_t errlen)
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1)
 			return fail(err, errlen, errno, "fd %d: %s", fd,
 			    strerror(errno));
+		/* listen() would bind an unbound one anywhere: refused */
+		if (!acc && !is_bound(fd))
+			return fail(err, errlen, EINVAL, "fd %d is neither "
+			    "bound nor listening", fd);
 		if (!acc && (backlog <= 0 || listen(fd, backlog) == -1))
 			return fail(err, errlen, EINVAL, "fd %d is not a "
 			    "listening socket", fd);

@@ -285,6 +285,38 @@ START_TEST(fd_endpoint)
 }
 END_TEST
 
+/* An unbound socket would listen on 0.0.0.0:ephemeral: refused. */
+START_TEST(fd_unbound)
+{
+	struct vpendpoint ep;
+	struct vplisten l;
+	char spec[32];
+	int acc, fd;
+	socklen_t len = sizeof(acc);
+	int fams[] = { AF_INET, AF_INET6, AF_UNIX };
+	size_t i;
+
+	for (i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
+		fd = socket(fams[i], SOCK_STREAM, 0);
+		if (fd == -1 && fams[i] == AF_INET6)
+			continue;
+		ck_assert_int_ge(fd, 0);
+		snprintf(spec, sizeof(spec), "fd:%d", fd);
+		parse(spec, &ep);
+		ck_assert_int_eq(vplisten_open(&l, &ep, 8, err, sizeof(err)),
+		    -1);
+		ck_assert_int_eq(errno, EINVAL);
+		ck_assert_msg(strstr(err, "bound") != NULL, "%s", err);
+		/* and it was not made to listen */
+		ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN,
+		    &acc, &len), 0);
+		ck_assert_int_eq(acc, 0);
+		ck_assert_uint_eq(vplisten_port(fd), 0);
+		close(fd);
+	}
+}
+END_TEST
+
 /*
  * Check keeps its own descriptors around fd 3, so the systemd protocol
  * (which owns fds 3 and up) runs in a child of ours; CK() there exits
@@ -432,6 +464,7 @@ suite(void)
 	tcase_add_test(tc, unix_not_ours_kept);
 	tcase_add_test(tc, unix_refusals);
 	tcase_add_test(tc, fd_endpoint);
+	tcase_add_test(tc, fd_unbound);
 	tcase_add_test(tc, systemd_protocol);
 	suite_add_tcase(s, tc);
 	return s;
