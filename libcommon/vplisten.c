@@ -46,7 +46,10 @@ close_all(struct vplisten *l)
 	errno = save;
 }
 
-/* Binds and listens one TCP socket of family af at sa. fd or -1. */
+/*
+ * Binds and listens one TCP socket at sa; dual: 1 IPv6 takes IPv4 too,
+ * -1 IPv6 only, 0 the system's default. fd or -1.
+ */
 static int
 tcp_one(const struct sockaddr *sa, socklen_t len, int backlog, int dual)
 {
@@ -57,9 +60,12 @@ tcp_one(const struct sockaddr *sa, socklen_t len, int backlog, int dual)
 	if (fd == -1)
 		return -1;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (dual && sa->sa_family == AF_INET6)
+	if (dual > 0 && sa->sa_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 		    sizeof(zero));
+	else if (dual < 0 && sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		    sizeof(one));
 	if (bind(fd, sa, len) == -1 || listen(fd, backlog) == -1) {
 		e = errno;
 		close(fd);
@@ -69,15 +75,18 @@ tcp_one(const struct sockaddr *sa, socklen_t len, int backlog, int dual)
 	return fd;
 }
 
+static int	tcp_all(struct vplisten *, const struct addrinfo *,
+		    const struct vpendpoint *, int, char *, size_t);
+
 static int
 open_tcp(struct vplisten *l, const struct vpendpoint *ep, int backlog,
     char *err, size_t errlen)
 {
-	struct addrinfo hints, *res, *ai;
+	struct addrinfo hints, *res;
 	struct sockaddr_in6 s6;
 	struct sockaddr_in s4;
 	char port[8];
-	int fd, r, e = 0;
+	int fd, r;
 
 	if (ep->host[0] == '\0') {
 		/* Wildcard: [::] dual-stack, or 0.0.0.0 without IPv6. */
@@ -107,20 +116,106 @@ open_tcp(struct vplisten *l, const struct vpendpoint *ep, int backlog,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((r = getaddrinfo(ep->host, port, &hints, &res)) != 0)
-		return fail(err, errlen, r == EAI_SYSTEM ? errno : ENOENT,
-		    "listen on %s: %s", ep->host, gai_strerror(r));
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = tcp_one(ai->ai_addr, ai->ai_addrlen, backlog, 0);
-		if (fd != -1) {
-			freeaddrinfo(res);
-			l->fds[l->nfds++] = fd;
-			return 0;
-		}
-		e = errno;
-	}
+		return fail(err, errlen, r == EAI_SYSTEM ? errno :
+		    r == EAI_MEMORY ? ENOMEM : r == EAI_AGAIN ? EAGAIN :
+		    EHOSTUNREACH, "listen on %s: %s", ep->host,
+		    gai_strerror(r));
+	r = tcp_all(l, res, ep, backlog, err, errlen);
 	freeaddrinfo(res);
-	return fail(err, errlen, e, "listen on %s port %u: %s", ep->host,
-	    ep->port, strerror(e));
+	return r;
+}
+
+/* Is ai's address the same as that of an earlier entry from res? */
+static int
+seen(const struct addrinfo *res, const struct addrinfo *ai)
+{
+	const struct addrinfo *p;
+
+	for (p = res; p != ai; p = p->ai_next)
+		if (p->ai_family == ai->ai_family &&
+		    p->ai_addrlen == ai->ai_addrlen &&
+		    memcmp(p->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Listens on every address of res (a host name may have several, as
+ * localhost has 127.0.0.1 and ::1), all on the same port: with port 0
+ * the one the first socket got (tried again with another if a later
+ * address has it in use). An address the system cannot bind (no such
+ * family, not a local address) is left out when another one works, with
+ * a note in err. 0, or -1 with everything closed.
+ */
+static int
+tcp_all(struct vplisten *l, const struct addrinfo *res,
+    const struct vpendpoint *ep, int backlog, char *err, size_t errlen)
+{
+	const struct addrinfo *ai;
+	struct sockaddr_storage ss;
+	char host[64], skipped[160];
+	unsigned port;
+	int fd, e = 0, n = 0, tries, multi;
+
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if (!seen(res, ai))
+			n++;
+	multi = n > 1;
+	for (tries = 0; tries < 8; tries++) {
+		port = ep->port;
+		skipped[0] = '\0';
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			if (seen(res, ai) || ai->ai_addrlen > sizeof(ss))
+				continue;
+			if (l->nfds >= VPLISTEN_MAXFDS)
+				break;
+			memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+			if (ss.ss_family == AF_INET)
+				((struct sockaddr_in *)&ss)->sin_port =
+				    htons(port);
+			else if (ss.ss_family == AF_INET6)
+				((struct sockaddr_in6 *)&ss)->sin6_port =
+				    htons(port);
+			/* with several addresses, [::] must not take v4 */
+			fd = tcp_one((struct sockaddr *)&ss, ai->ai_addrlen,
+			    backlog, multi ? -1 : 0);
+			if (fd != -1) {
+				l->fds[l->nfds++] = fd;
+				if (port == 0)
+					port = vplisten_port(fd);
+				continue;
+			}
+			e = errno;
+			if (multi && (e == EADDRNOTAVAIL ||
+			    e == EAFNOSUPPORT)) {
+				if (getnameinfo(ai->ai_addr, ai->ai_addrlen,
+				    host, sizeof(host), NULL, 0,
+				    NI_NUMERICHOST) != 0)
+					strlcpy(host, "?", sizeof(host));
+				if (skipped[0] != '\0')
+					strlcat(skipped, ", ", sizeof(skipped));
+				strlcat(skipped, host, sizeof(skipped));
+				continue;
+			}
+			close_all(l);
+			if (e == EADDRINUSE && ep->port == 0)
+				break;		/* a later one had that port */
+			return fail(err, errlen, e, "listen on %s port %u: %s",
+			    ep->host, port, strerror(e));
+		}
+		if (l->nfds > 0)
+			break;
+		if (e != EADDRINUSE || ep->port != 0)
+			return fail(err, errlen, e, "listen on %s port %u: %s",
+			    ep->host, ep->port, strerror(e));
+	}
+	if (l->nfds == 0)
+		return fail(err, errlen, EADDRINUSE, "listen on %s: no port "
+		    "free on all of its addresses", ep->host);
+	if (skipped[0] != '\0')
+		snprintf(err, errlen, "%s: not listening on %s (%s)",
+		    ep->host, skipped, strerror(EADDRNOTAVAIL));
+	return 0;
 }
 
 /* Resolves a user or group given by name or number. 0 or -1. */
@@ -623,6 +718,8 @@ vplisten_open(struct vplisten *l, const struct vpendpoint *ep, int backlog,
 	if (backlog <= 0)
 		backlog = SOMAXCONN;
 	init(l);
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
 	switch (ep->kind) {
 	case VPEP_TCP:
 		if (open_tcp(l, ep, backlog, err, errlen) == -1)

@@ -2,7 +2,9 @@
  * vplisten: listening sockets from a parsed endpoint (vpendpoint.h).
  *
  *   tcp:HOST:PORT   v4 or v6; SO_REUSEADDR; an empty HOST ("tcp::PORT",
- *                   "*") binds [::] dual-stack, or 0.0.0.0 without IPv6
+ *                   "*") binds [::] dual-stack, or 0.0.0.0 without IPv6;
+ *                   a name binds every address it resolves to, all on
+ *                   the same port (port 0: the first one's)
  *   unix:PATH       with ,mode= ,owner= ,group=, applied in a private
  *                   directory next to PATH; the socket is renamed to
  *                   PATH once it listens; a stale socket file (no
@@ -41,7 +43,10 @@ struct vplisten {
  * (>= 1), or -1 with errno set and a reason in err; nothing is left
  * open on failure. errno EADDRINUSE: the address (or a live unix
  * socket) is in use; EEXIST: the unix path is not a socket; EINVAL:
- * an endpoint kind that cannot listen or a bad inherited descriptor.
+ * an endpoint kind that cannot listen or a bad inherited descriptor;
+ * EHOSTUNREACH: the host name does not resolve; EAGAIN: the resolver
+ * failed for now. On success err is "" or a warning worth logging (an
+ * address of a name's several that could not be bound was left out).
  */
 int	vplisten_open(struct vplisten *l, const struct vpendpoint *ep,
 	    int backlog, char *err, size_t errlen);

@@ -268,6 +268,10 @@ main(int argc, char *argv[])
 		case EADDRINUSE:
 		case EADDRNOTAVAIL:
 			vplog_die(EX_UNAVAILABLE, "%s", err);
+		case EHOSTUNREACH:
+			vplog_die(EX_NOHOST, "%s", err);
+		case EAGAIN:
+			vplog_die(EX_TEMPFAIL, "%s", err);
 		case ENOMEM:
 		case EMFILE:
 		case ENFILE:
@@ -277,6 +281,8 @@ main(int argc, char *argv[])
 			vplog_die(EX_CONFIG, "%s", err);
 		}
 	}
+	if (err[0] != '\0')
+		vplog_warn("%s", err);
 
 	/* Bound: narrow privileges before anything reads the network. */
 	if (vpprivs_drop(o.user, o.group, err, sizeof(err)) == -1)
