@@ -62,22 +62,54 @@ on_connected(void *arg)
 	sigprocmask(SIG_BLOCK, &termsigs, NULL);
 }
 
-/* Blanks the password of a proxy URL in argv, so ps does not show it. */
+/*
+ * pass_span(): where the password of proxy URL url is (the user info
+ * ends where vpproxyc_parse() ends it): 0 with *p and *n set, or -1 if
+ * there is none.
+ */
+static int
+pass_span(const char *url, size_t *p, size_t *n)
+{
+	const char *s = strstr(url, "://"), *at, *colon;
+
+	if (s == NULL || strncmp(s + 3, "unix:", 5) == 0)
+		return -1;
+	if ((at = strstr(s + 3, "@unix:")) == NULL &&
+	    (at = strrchr(s, '@')) == NULL)
+		return -1;
+	if ((colon = memchr(s + 3, ':', at - (s + 3))) == NULL ||
+	    colon + 1 == at)
+		return -1;
+	*p = (size_t)(colon + 1 - url);
+	*n = (size_t)(at - colon - 1);
+	return 0;
+}
+
+/*
+ * hide_password(): the password of a proxy URL in argv blanked with
+ * '*', so ps does not show it (its length stays: the argument area is
+ * not ours to shrink, ps would show the gap); logs use mask_url().
+ */
 static void
 hide_password(char *url)
 {
-	char *p = strstr(url, "://"), *at, *colon;
+	size_t p, n;
 
-	/* the user info ends where vpproxyc_parse() ends it */
-	if (p == NULL || strncmp(p + 3, "unix:", 5) == 0)
-		return;
-	if ((at = strstr(p + 3, "@unix:")) == NULL &&
-	    (at = strrchr(p, '@')) == NULL)
-		return;
-	if ((colon = memchr(p + 3, ':', at - (p + 3))) == NULL)
-		return;
-	for (colon++; colon < at; colon++)
-		*colon = '*';
+	if (pass_span(url, &p, &n) == 0)
+		memset(url + p, '*', n);
+}
+
+/* mask_url(): url with any password shown as "***", for a log line. */
+static const char *
+mask_url(const char *url, char *buf, size_t size)
+{
+	size_t p, n;
+
+	if (pass_span(url, &p, &n) == -1)
+		snprintf(buf, size, "%s", url);
+	else
+		snprintf(buf, size, "%.*s***%s", (int)p, url, url + p + n);
+	return buf;
 }
 
 /* Duration option in [0, 1 day]; 0 allowed only when zero_ok. */
@@ -186,7 +218,7 @@ vpdial_main(int argc, char *argv[])
 	struct vpendpoint ep;
 	struct sigaction sa;
 	enum vpr_proto rp;
-	char err[256], *host = NULL;
+	char err[256], shown[600], *host = NULL;
 	const char *vh, *vpt;
 	long long port;
 	void *early = NULL;
@@ -224,14 +256,16 @@ vpdial_main(int argc, char *argv[])
 	for (i = 0; i < a.nproxy; i++) {
 		if (vpproxyc_parse(a.proxy[i], &px[i], err, sizeof(err)) == -1) {
 			hide_password(a.proxy[i]);
-			vplog_die(EX_USAGE, "-x %s: %s", a.proxy[i], err);
+			vplog_die(EX_USAGE, "-x %s: %s", mask_url(a.proxy[i],
+			    shown, sizeof(shown)), err);
 		}
 		hide_password(a.proxy[i]);
 		/* the proxy before it cannot be asked for a unix socket */
 		if (i > 0 && px[i].path[0] != '\0')
 			vplog_die(EX_USAGE, "-x %s: a proxy on a unix socket "
 			    "can only come first in a chain (give it as the "
-			    "first -x)", a.proxy[i]);
+			    "first -x)", mask_url(a.proxy[i], shown,
+			    sizeof(shown)));
 	}
 	o.nproxies = a.nproxy;
 	if (o.nproxies > 0)

@@ -77,8 +77,21 @@ while [ $i -lt 100 ]; do
 done
 case $args in
 *hunter2*) notok "ps shows the password: $args" ;;
-*"alice:"*"@unix:$T/a@b/s.sock"*) ok "ps: password blanked, path whole ($args)" ;;
+*"alice:*******@unix:$T/a@b/s.sock 127.0.0.1 1"*)
+	ok "ps: password blanked, path whole ($args)" ;;
 *) notok "ps: unexpected argument list: $args" ;;
 esac
 kill "$DP" 2>/dev/null
+
+# a log line names a URL with a password as USER:***@, whatever its length
+for pw in s3cret Q a-much-longer-password; do
+	vp-dial -x "socks5://alice:$pw@bad!host:1" 127.0.0.1 1 </dev/null 2>"$T/m.err"
+	rc=$?
+	if [ $rc -eq 64 ] && grep -q 'socks5://alice:\*\*\*@bad!host:1: ' "$T/m.err" &&
+	    ! grep -q -- "$pw" "$T/m.err"; then
+		ok "password of ${#pw} bytes logged as alice:***@"
+	else
+		notok "masked password ($pw): exit $rc"; cat "$T/m.err"
+	fi
+done
 finish
