@@ -112,6 +112,27 @@ mask_url(const char *url, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * endpoint_error(): what to say of an operand vpep_parse() refused:
+ * its own reason for a kind vp-dial takes (unix:, exec:, a host name
+ * that is not one), else the kinds vp-dial takes (vpep_parse's list
+ * also names fd:N, systemd and stdio, which vp-dial cannot connect to).
+ */
+static const char *
+endpoint_error(const char *arg, const struct vpendpoint *ep, const char *err)
+{
+	char h[256];
+	unsigned port;
+
+	if (ep->kind == VPEP_UNIX || ep->kind == VPEP_EXEC)
+		return err;
+	if (ep->kind == VPEP_TCP && vpep_split_hostport(strncmp(arg, "tcp:",
+	    4) == 0 ? arg + 4 : arg, h, sizeof(h), &port, 1) == 0)
+		return err;
+	return "expected HOST PORT, HOST:PORT, tcp:HOST:PORT, [V6]:PORT, "
+	    "unix:PATH or exec:COMMAND";
+}
+
 /* Duration option in [0, 1 day]; 0 allowed only when zero_ok. */
 static int
 duration(const char *s, char opt, int zero_ok, int *out, char *err,
@@ -317,7 +338,8 @@ vpdial_main(int argc, char *argv[])
 		o.port = (unsigned)port;
 	} else if (argc == 1) {
 		if (vpep_parse(argv[0], &ep, err, sizeof(err)) == -1)
-			vplog_die(EX_USAGE, "%.64s: %s", argv[0], err);
+			vplog_die(EX_USAGE, "%.64s: %s", argv[0],
+			    endpoint_error(argv[0], &ep, err));
 		switch (ep.kind) {
 		case VPEP_TCP:
 			if (ep.host[0] == '\0' || ep.port == 0)
