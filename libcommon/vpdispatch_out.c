@@ -130,10 +130,13 @@ dial(const struct vpproxy *px, size_t npx)
 		status = vprelay_run(0, 1, c.in, c.out, &ro, &st) == 0 ? 0 :
 		    EX_IOERR;
 		vpdial_close(&c);
-		vplog_info("route %s: %s:%u (%s): %llu bytes out, %llu bytes in, "
-		    "%lld ms, %s", vpdsp.route, vplog_safe(h, sizeof(h), vpdsp.host),
-		    vpdsp.port, c.peer, (unsigned long long)st.ab,
-		    (unsigned long long)st.ba, (long long)(vpio_now_ms() - t0),
+		t0 = vpio_now_ms() - t0;
+		/* as vp-dial's line for the other routes (vpdial_run) */
+		vplog_info("route %s: %s:%u: %llu bytes out, %llu bytes in, "
+		    "%lld.%03lld s, %s", vpdsp.route,
+		    vplog_safe(h, sizeof(h), vpdsp.host), vpdsp.port,
+		    (unsigned long long)st.ab, (unsigned long long)st.ba,
+		    (long long)(t0 / 1000), (long long)(t0 % 1000),
 		    vprelay_end_str(st.end));
 		/* a request sent after this one must not reset the response */
 		vpdsp_linger_close();

@@ -1084,11 +1084,12 @@ relay_end(struct conn *c, int err, int idle)
 		/* as vp-dispatch's plain HTTP relay (vpdispatch_out.c) */
 		c->status = err != 0 ? EX_IOERR : 0;
 		if (vplog_level >= VPLOG_INFO)
-			vplog_info("route %s: %s:%u (%s): %llu bytes out, %llu "
-			    "bytes in, %lld ms, %s", c->route,
-			    vplog_safe(d, sizeof(d), c->host), c->port, c->peer,
+			vplog_info("route %s: %s:%u: %llu bytes out, %llu "
+			    "bytes in, %lld.%03lld s, %s", c->route,
+			    vplog_safe(d, sizeof(d), c->host), c->port,
 			    (unsigned long long)c->d[0].bytes,
-			    (unsigned long long)c->d[1].bytes, (long long)ms,
+			    (unsigned long long)c->d[1].bytes,
+			    (long long)(ms / 1000), (long long)(ms % 1000),
 			    err != 0 ? "error" : "done");
 		/* a request sent after this one must not reset the response */
 		unwatch_close(&c->ufd);
