@@ -794,6 +794,14 @@ static const struct vplink_ops res_ops = {
 	res_close, res_connecting
 };
 
+struct vplink *
+vplink_unwrap(struct vplink *l)
+{
+	if (l != NULL && l->ops == &res_ops)
+		return ((struct resolving *)l->ctx)->in;
+	return l;
+}
+
 static struct vplink *
 resolving_dial(const struct vpendpoint *ep, resdial_fn *dial_res, char *err,
     size_t errlen)

@@ -151,6 +151,13 @@ vplink_connecting(struct vplink *l)
 	return l->ops->connecting != NULL && l->ops->connecting(l);
 }
 
+/*
+ * vplink_unwrap(): the link that carries l's bytes: l itself, or the
+ * one a dial by name made once its lookup was in (see below; NULL
+ * while looking up). For transport-specific calls (vplink_kcp_stats).
+ */
+struct vplink *vplink_unwrap(struct vplink *l);
+
 static inline void
 vplink_close(struct vplink *l)
 {

@@ -663,6 +663,7 @@ vplink_kcp_stats(struct vplink *l, struct vplink_kcp_stats *st)
 {
 	struct ksess *s;
 
+	l = vplink_unwrap(l);	/* a peer given by name */
 	if (l == NULL || l->ops != &sess_ops)
 		return -1;
 	s = l->ctx;

@@ -6,7 +6,8 @@
 # ends at SIGTERM at once, where a blocking getaddrinfo held it for the
 # resolver's whole timeout (2 x 4 s here); the lookup's failure is
 # logged and retried. A name from /etc/hosts (localhost) still works,
-# byte for byte, over tcp: and udp:.
+# byte for byte, over tcp: and udp:, and a udp: link logs its KCP
+# statistics at the end as it does when dialled by address.
 . "$(dirname "$0")/lib.sh"
 need python3 ncat
 
@@ -48,7 +49,7 @@ gone_within() {
 }
 
 for proto in tcp udp; do
-	listen_ready cp ip netns exec "$N" vp-tunnel client -1 -l tcp:127.0.0.1:0 \
+	listen_ready cp ip netns exec "$N" vp-tunnel client -v -1 -l tcp:127.0.0.1:0 \
 	    "$proto:vp-lookup.invalid:9" ||
 	    { notok "$proto: client ready"; continue; }
 	pid=$LASTPID
@@ -87,11 +88,20 @@ rand_file "$T/blob" 200000
 for proto in tcp udp; do
 	listen_ready sp ip netns exec "$N" vp-tunnel server -q -1 "$proto:127.0.0.1:0" cat ||
 	    { notok "$proto: server"; continue; }
-	listen_ready cp ip netns exec "$N" vp-tunnel client -q -1 -l tcp:127.0.0.1:0 \
-	    "$proto:localhost:$sp" || { notok "$proto: client"; continue; }
+	listen_ready cp ip netns exec "$N" vp-tunnel client -v -1 -l tcp:127.0.0.1:0 \
+	    "$proto:localhost:$sp" 2>"$T/c.$proto.log" ||
+	    { notok "$proto: client"; continue; }
+	pid=$LASTPID
 	timeout 30 ip netns exec "$N" ncat 127.0.0.1 "$cp" <"$T/blob" \
 	    >"$T/back" 2>/dev/null
 	check "$proto: a peer by name (localhost): 200000 bytes back intact" \
 	    same "$T/blob" "$T/back"
+	kill -TERM "$pid"
+	gone_within "$pid" 100
+	wait "$pid" 2>/dev/null
+	# the KCP statistics line, which a link dialled by name had lost
+	[ "$proto" = udp ] &&
+	    check "udp: a peer by name still gets its kcp statistics line" \
+		grep -q "kcp: datagrams" "$T/c.$proto.log"
 done
 finish
