@@ -15,7 +15,9 @@
 # clients) through socat fork and vp-listen + vp-dial, and the one-byte
 # round-trip time through vp-dial (interactive latency). Prints Gbit/s,
 # the relay's CPU seconds per GiB (user+sys of the relay processes, from
-# /usr/bin/time) and the ratios against the issue's targets.
+# /usr/bin/time; for vp-listen + vp-dial from /proc over vp-listen's
+# whole process tree, proctree.py) and the ratios against the issue's
+# targets.
 # Loopback only; every process it starts is ended by pid.
 set -u
 B=${VP_BUILD:-build}
@@ -131,27 +133,41 @@ G_fork=$(best <"$T/g.fork")
 C_fork=$(python3 -c "u,s=map(float,open('$T/time.fork').read().split()[-2:]); print('%.2f' % ((u+s)/$GIB/$REPEAT))")
 printf '%-22s %10s %12s\n' "socat fork relay" "$G_fork" "$C_fork"
 
+# vp-listen + vp-dial: vp-listen hands connections to an engine (its
+# child, which outlives it on SIGTERM and is never waited for), so
+# /usr/bin/time on vp-listen misses the relaying; the CPU is read from
+# /proc for vp-listen and every descendant, live or reaped
+# (proctree.py, as bench-relay.sh does), before and after each run.
 G_vpl="" C_vpl=""
 if [ -x "$BIN/vp-listen" ]; then
 	mkfifo "$T/lport"
-	/usr/bin/time -o "$T/time.vpl" -f '%U %S' "$BIN/vp-listen" -1 -c 64 \
-	    tcp:127.0.0.1:0 "$BIN/vp-dial" 127.0.0.1 "$S" >"$T/lport" \
-	    2>/dev/null &
+	"$BIN/vp-listen" -1 -c 64 tcp:127.0.0.1:0 "$BIN/vp-dial" 127.0.0.1 "$S" \
+	    >"$T/lport" 2>/dev/null &
 	LP=$!
 	PIDS="$PIDS $LP"
 	read -r PL <"$T/lport"
 	: >"$T/g.vpl"
+	: >"$T/c.vpl"
+	TCK=$(getconf CLK_TCK)
 	i=0
 	while [ $i -lt "$REPEAT" ]; do
+		n0=$(python3 "$HERE/proctree.py" "$LP" count)
+		c0=$(python3 "$HERE/proctree.py" "$LP" ticks)
 		"$TOOL" send "$PL" "$BYTES" >>"$T/g.vpl"
+		_j=0	# the connection's vp-dial gone (reaped: counted)
+		while [ "$(python3 "$HERE/proctree.py" "$LP" count)" -gt "$n0" ] &&
+		    [ $_j -lt 200 ]; do
+			_j=$((_j + 1)); sleep 0.05
+		done
+		c1=$(python3 "$HERE/proctree.py" "$LP" ticks)
+		python3 -c "print('%.2f' % (($c1 - $c0) / $TCK / $GIB))" >>"$T/c.vpl"
 		i=$((i + 1))
 	done
-	pkill -TERM -P "$LP" 2>/dev/null	# vp-listen, the child of time
-	wait_file "$T/time.vpl"
+	kill "$LP"
 	G_vpl=$(best <"$T/g.vpl")
-	C_vpl=$(python3 -c "u,s=map(float,open('$T/time.vpl').read().split()[-2:]); print('%.2f' % ((u+s)/$GIB/$REPEAT))")
+	C_vpl=$(sort -n "$T/c.vpl" | head -n 1)
 	printf '%-22s %10s %12s\n' "vp-listen + vp-dial" "$G_vpl" \
-	    "$C_vpl (vp-listen + its vp-dials)"
+	    "$C_vpl (vp-listen, its engine and vp-dials)"
 fi
 
 echo
