@@ -173,7 +173,7 @@ fail "bad proxy reply (http)" 65 "bad proxy reply" \
 listen_ready SL python3 "$PEER" silent
 fail "proxy that never answers (-w 1)" 75 "proxy timed out" \
     -w 1 -x "socks5://127.0.0.1:$SL" 127.0.0.1 "$HP"
-fail "unix-socket proxy not first in a chain" 69 "only come first" \
+fail "unix-socket proxy not first in a chain (usage)" 64 "only come first" \
     -x "socks5://127.0.0.1:$MS" -x "socks5://unix:$T/s5.sock" 127.0.0.1 "$HP"
 
 # the password from the environment instead of the command line
