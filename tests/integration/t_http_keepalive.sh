@@ -211,7 +211,7 @@ done
 
 # the engine and -P: the same vp-dispatch log lines and exit statuses
 norm() {
-	{ grep 'vp-dispatch' "$1" | sed -E 's/\[[0-9]+\]//; s/[0-9]+ ms/N ms/; s/:[0-9]+/:P/g'
+	{ grep 'vp-dispatch' "$1" | sed -E 's/\[[0-9]+\]//; s/[0-9]+ ms/N ms/; s/[0-9]+\.[0-9]{3} s/N s/; s/:[0-9]+/:P/g'
 	  grep -o 'exited [0-9]*' "$1"; } | sort
 }
 for what in direct exec socks5; do
