@@ -159,16 +159,27 @@ vplink_kcp_option(struct vplink_kcp_opts *o, const char *s, char *err,
 		{ "sessions", KO(max_sessions), 1, 65536 },
 		{ "sockbuf", KO(sockbuf), 65536, 1 << 30 },
 		{ "skew", KO(clock_skew), 1, 86400 * 365 },
-#undef KO
 	};
+#define MINRTO	7	/* k[MINRTO] is minrto */
+	struct vplink_kcp_opts saved;
 	const char *eq = strchr(s, '=');
 	size_t i, nlen;
 	long long v;
 	int64_t ms;
 
 	if (eq == NULL) {
-		if (vpkcp_config_profile(&o->kcp, s) == 0)
+		saved = *o;
+		if (vpkcp_config_profile(&o->kcp, s) == 0) {
+			/* Knobs given by name stay as given. */
+			for (i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+				if (o->given & 1u << i)
+					memcpy((char *)o + k[i].off,
+					    (char *)&saved + k[i].off,
+					    sizeof(int));
+			if (!(o->given & 1u << MINRTO))
+				o->kcp.minrto = o->kcp.nodelay ? 10 : 100;
 			return 0;
+		}
 		snprintf(err, errlen, "unknown KCP profile '%s' (normal, fast, "
 		    "fast2, fast3) or missing '=' in a knob", s);
 		return -1;
@@ -204,12 +215,16 @@ vplink_kcp_option(struct vplink_kcp_opts *o, const char *s, char *err,
 			return -1;
 		}
 		*(int *)((char *)o + k[i].off) = (int)v;
-		if (strcmp(k[i].name, "nodelay") == 0)
+		o->given |= 1u << i;
+		if (k[i].off == KO(kcp.nodelay) &&
+		    !(o->given & 1u << MINRTO))
 			o->kcp.minrto = v ? 10 : 100;
 		return 0;
 	}
 	snprintf(err, errlen, "unknown KCP knob '%.*s'", (int)nlen, s);
 	return -1;
+#undef MINRTO
+#undef KO
 }
 
 /* The KCP config inside the UDP payload. */

@@ -39,6 +39,8 @@ struct vplink_kcp_opts {
 	int		clock_skew;	/* keyed server: max sender clock skew, s */
 	int		suite;		/* keyed: VPCRYPT_SUITE_* we send with,
 					   0: auto (AES-GCM when both ends can) */
+	unsigned	given;		/* knobs set by name (vplink_kcp_option):
+					   a profile or nodelay leaves them */
 };
 
 /* Defaults: fast3 with 1024/1024 windows, mtu 1350, idle 60 s, 256 sessions. */
@@ -47,7 +49,9 @@ void	vplink_kcp_default_options(struct vplink_kcp_opts *o);
  * Parses one knob NAME=VALUE (nodelay, interval, resend, nc, sndwnd,
  * rcvwnd, mtu, minrto, maxrto, deadlink, idle, sessions, sockbuf, skew,
  * cipher=auto|chacha|aes) or a profile
- * name (normal, fast, fast2, fast3) into o.  Returns 0, or -1 with a
+ * name (normal, fast, fast2, fast3) into o.  A knob given by name wins
+ * whatever the order: a later profile, or nodelay's own minrto (10, or
+ * 100 for nodelay=0), does not replace it.  Returns 0, or -1 with a
  * reason in err.
  */
 int	vplink_kcp_option(struct vplink_kcp_opts *o, const char *s, char *err,
