@@ -407,6 +407,7 @@ sess_input(struct ksess *s, uint8_t *buf, size_t len, int64_t now,
 {
 	uint8_t sender[8];
 	uint64_t ctr;
+	uint32_t conv;
 	long n;
 
 	if (s->keyed) {
@@ -417,6 +418,14 @@ sess_input(struct ksess *s, uint8_t *buf, size_t len, int64_t now,
 		if (vpcrypt_replay_check(&s->rp, ctr) == -1)
 			return -1;
 		if ((n = vpcrypt_open(&s->rx, buf, len, sender, &ctr)) < 0)
+			return -1;
+		/*
+		 * A client learns the server's sender id from the first
+		 * authentic datagram of this conversation: one of an older
+		 * session (same key, another conv) is dropped, not latched.
+		 */
+		if (!s->have_sender && (vpkcp_peek_conv(buf + VPCRYPT_HDRLEN,
+		    (size_t)n, &conv) == -1 || conv != s->conv))
 			return -1;
 		/* Authentic: a newer datagram may move the peer (NAT). */
 		if (follow && from != NULL && (!s->rp.any || ctr > s->rp.top) &&

@@ -273,6 +273,97 @@ START_TEST(session_replay_follow_close)
 }
 END_TEST
 
+/* Lets a client link take in whatever has arrived. */
+static void
+cpump(struct vplink *l)
+{
+	struct pollfd pfd[VPLINK_MAXFDS];
+	int n, i;
+
+	for (i = 0; i < 3; i++) {
+		n = l->ops->pollfds(l, pfd, VPLINK_MAXFDS, 1);
+		ck_assert_int_eq(n, 1);
+		if (poll(pfd, n, 50) <= 0)
+			continue;
+		ck_assert_int_eq(l->ops->events(l, pfd, n, vpio_now_ms()), 0);
+	}
+}
+
+/*
+ * A keyed client takes the server's sender id from the first authentic
+ * datagram of its own conversation: an old session's datagram (same
+ * key, another conv), replayed to it first, is dropped and does not
+ * lock it out of the real server's answer (rev5k 2).
+ */
+START_TEST(client_ignores_old_session)
+{
+	struct vplink_kcp_opts o;
+	struct vpcrypt_tx old, srv;
+	struct vpcrypt_rx rx;
+	struct vpendpoint ep;
+	struct sockaddr_storage from;
+	socklen_t fromlen = sizeof(from);
+	struct vplink *l;
+	uint8_t buf[2048], plain[256], sender[8];
+	char spec[64], err[256], data[16];
+	uint64_t ctr;
+	uint32_t conv;
+	ssize_t n;
+	long pl;
+	size_t i;
+	int fd;
+
+	ck_assert_int_eq(vpcrypt_init(), 0);
+	for (i = 0; i < sizeof(psk); i++)
+		psk[i] = (uint8_t)(0xa5 ^ i);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&from, 0, sizeof(from));
+	((struct sockaddr_in *)&from)->sin_family = AF_INET;
+	((struct sockaddr_in *)&from)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&from, sizeof(struct
+	    sockaddr_in)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&from, &fromlen), 0);
+	snprintf(spec, sizeof(spec), "udp:127.0.0.1:%u",
+	    ntohs(((struct sockaddr_in *)&from)->sin_port));
+	vplink_kcp_default_options(&o);
+	o.keyed = 1;
+	memcpy(o.psk, psk, sizeof(psk));
+	vplink_kcp_set_options(&o);
+	ck_assert_int_eq(vpep_parse(spec, &ep, err, sizeof(err)), 0);
+	l = vplink_kcp_dial(&ep, err, sizeof(err));
+	ck_assert_msg(l != NULL, "%s", err);
+	ck_assert_int_eq(l->ops->write(l, "ping", 4), 4);
+	l->ops->tick(l, vpio_now_ms());
+	ck_assert_int_eq(vpio_wait(fd, POLLIN, 1000), 1);
+	fromlen = sizeof(from);
+	n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+	    &fromlen);
+	ck_assert_int_gt(n, 0);
+	vpcrypt_rx_init(&rx, psk, VPCRYPT_C2S);
+	pl = vpcrypt_open(&rx, buf, (size_t)n, sender, &ctr);
+	ck_assert_int_ge(pl, 24);
+	ck_assert_int_eq(vpkcp_peek_conv(buf + 16, (size_t)pl, &conv), 0);
+	/* an old session's server datagram first, then the real answer */
+	txi(&old, psk, VPCRYPT_S2C, (uint32_t)time(NULL) - 30);
+	n = (ssize_t)vpcrypt_seal(&old, buf, plain, kcp_seg(plain, conv + 1,
+	    VPKCP_CMD_PUSH, 0, "old!"));
+	ck_assert_int_eq(sendto(fd, buf, n, 0, (struct sockaddr *)&from,
+	    fromlen), n);
+	cpump(l);
+	txi(&srv, psk, VPCRYPT_S2C, (uint32_t)time(NULL));
+	n = (ssize_t)vpcrypt_seal(&srv, buf, plain, kcp_seg(plain, conv,
+	    VPKCP_CMD_PUSH, 0, "new!"));
+	ck_assert_int_eq(sendto(fd, buf, n, 0, (struct sockaddr *)&from,
+	    fromlen), n);
+	cpump(l);
+	ck_assert_int_eq(l->ops->read(l, data, sizeof(data)), 4);
+	ck_assert(memcmp(data, "new!", 4) == 0);
+	l->ops->close(l);
+	close(fd);
+}
+END_TEST
+
 START_TEST(session_limit)
 {
 	struct vpcrypt_tx tx;
@@ -433,6 +524,7 @@ suite(void)
 	tcase_add_test(tc, wrong_key_stale_clock_no_opener);
 	tcase_add_loop_test(tc, session_replay_follow_close, 0, 2);
 	tcase_add_test(tc, session_limit);
+	tcase_add_test(tc, client_ignores_old_session);
 	tcase_add_test(tc, plain_sessions);
 	tcase_add_test(tc, options);
 	tcase_add_test(tc, plain_refused_off_loopback);
