@@ -62,3 +62,28 @@ wait_pid() {
 one_fatal() {
 	[ "$(wc -l <"$1")" -eq 1 ] && grep -q '^vp-dial\[[0-9]*\]: fatal: ' "$1"
 }
+
+# xfer NAME URL...: $T/up up and $T/down ($ND bytes) down at once through
+# vp-dial -x URL..., both checked byte for byte. microsocks and ncat end
+# a connection at the first EOF (no half-close), so stdin stays open
+# until the download is in. Export VP_PROXY_PASS first to test it.
+xfer() {
+	_name=$1; shift
+	_args=""
+	for _x in "$@"; do _args="$_args -x $_x"; done
+	socat_ready _op TCP-LISTEN:0,bind=127.0.0.1 \
+	    SYSTEM:"exec 3<&0; cat <&3 >'$T/up.r' & cat '$T/down'; wait"
+	_sp=$LASTPID
+	rm -f "$T/down.r"
+	# shellcheck disable=SC2086
+	{ cat "$T/up"; wait_size "$T/down.r" "$ND"; } |
+	    vp-dial $_args localhost "$_op" >"$T/down.r" 2>"$T/err"
+	_rc=$?
+	wait_pid "$_sp" 20
+	if [ $_rc -eq 0 ] && same "$T/up" "$T/up.r" &&
+	    same "$T/down" "$T/down.r"; then
+		ok "$_name: $(wc -c <"$T/up") bytes up, $ND down, both byte for byte"
+	else
+		notok "$_name (rc $_rc)"; cat "$T/err"
+	fi
+}

@@ -20,19 +20,8 @@ listen_ready U vp-listen -1 -v unix:"$T/tunnel.sock" vp-dispatch 2>"$T/u.log"
 listen_ready HP vp-listen -1 -v tcp:127.0.0.1:0 vp-dispatch -i http -a "$T/users" \
     2>"$T/h.log" || notok "vp-listen (http proxy)"
 
-socat_ready OP TCP-LISTEN:0,bind=127.0.0.1 \
-    SYSTEM:"exec 3<&0; cat <&3 >'$T/up.r' & cat '$T/down'; wait"
-SP=$LASTPID
-{ cat "$T/up"; wait_size "$T/down.r" "$ND"; } |
-    vp-dial -x "socks5://unix:$T/tunnel.sock" -x "http://user:pw@127.0.0.1:$HP" \
-    127.0.0.1 "$OP" >"$T/down.r" 2>"$T/err"
-rc=$?
-wait_pid "$SP" 20
-if [ $rc -eq 0 ] && same "$T/up" "$T/up.r" && same "$T/down" "$T/down.r"; then
-	ok "README chain -x socks5://unix:... -x http://user:pw@...: both ways byte for byte"
-else
-	notok "README chain (rc $rc)"; cat "$T/err"
-fi
+xfer "README chain -x socks5://unix:... -x http://user:pw@..." \
+    "socks5://unix:$T/tunnel.sock" "http://user:pw@127.0.0.1:$HP"
 
 # the reverse order: refused as usage before connecting anywhere
 # nconn LOG: how many connections vp-listen -v has logged (numbered at accept)
@@ -40,7 +29,7 @@ nconn() { grep -o 'connection [0-9]* ' "$1" | sort -u | wc -l; }
 nu=$(nconn "$T/u.log")
 nh=$(nconn "$T/h.log")
 vp-dial -x "http://user:pw@127.0.0.1:$HP" -x "socks5://unix:$T/tunnel.sock" \
-    127.0.0.1 "$OP" </dev/null >/dev/null 2>"$T/rev.err"
+    127.0.0.1 1 </dev/null >/dev/null 2>"$T/rev.err"
 rc=$?
 if [ $rc -eq 64 ] && grep -q 'can only come first' "$T/rev.err" &&
     ! grep -q 'pw@' "$T/rev.err" &&

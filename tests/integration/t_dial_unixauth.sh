@@ -17,29 +17,11 @@ chmod 600 "$T/users"
 listen_ready U vp-listen -1 unix:"$T/p.sock",mode=0600 vp-dispatch -a "$T/users"
 [ -S "$T/p.sock" ] || notok "vp-listen on a unix socket"
 
-# xfer NAME URL [ENV...]: 1 MB up and 700 kB down at once, sha256 both ways.
-xfer() {
-	_name=$1 _url=$2; shift 2
-	socat_ready _op TCP-LISTEN:0,bind=127.0.0.1 \
-	    SYSTEM:"exec 3<&0; cat <&3 >'$T/up.r' & cat '$T/down'; wait"
-	_sp=$LASTPID
-	rm -f "$T/down.r"
-	{ cat "$T/up"; wait_size "$T/down.r" "$ND"; } |
-	    env "$@" vp-dial -x "$_url" 127.0.0.1 "$_op" >"$T/down.r" 2>"$T/err"
-	_rc=$?
-	wait_pid "$_sp" 20
-	if [ $_rc -eq 0 ] && same "$T/up" "$T/up.r" &&
-	    same "$T/down" "$T/down.r"; then
-		ok "$_name: both ways byte for byte"
-	else
-		notok "$_name (rc $_rc)"; cat "$T/err"
-	fi
-}
-
 xfer "socks5://USER:PASS@unix:PATH (RFC 1929 on a unix socket)" \
     "socks5://alice:s3cr%40t%3Apw@unix:$T/p.sock"
-xfer "socks5://USER@unix:PATH with VP_PROXY_PASS" \
-    "socks5://alice@unix:$T/p.sock" VP_PROXY_PASS='s3cr@t:pw'
+export VP_PROXY_PASS='s3cr@t:pw'
+xfer "socks5://USER@unix:PATH with VP_PROXY_PASS" "socks5://alice@unix:$T/p.sock"
+unset VP_PROXY_PASS
 
 # a wrong password: refused by the proxy, vp-dial's auth failure status
 vp-dial -v -x "socks5://alice:wrong-pw@unix:$T/p.sock" 127.0.0.1 1 \
