@@ -125,6 +125,7 @@ struct comp {
 	int		 defout;
 	char		**outnames;	/* parallel to outs, for lookups */
 	char		 dir[PATH_MAX];	/* the rules file's, absolute */
+	unsigned long	 recost;	/* re_cost() of its regexps, summed */
 };
 
 static int cerr(struct comp *, const char *, ...)
@@ -457,9 +458,12 @@ item_new(struct comp *c, int kind)
  * A regexp: is compiled by the C library, whose automaton holds a copy
  * of a repeated subexpression per bound of an interval and one more per
  * '+' (glibc: "b++++" doubles with each '+', 2^20 copies are 700 MB).
- * re_cost() bounds that size; a regexp over RE_COSTMAX is refused.
+ * re_cost() bounds that size; a regexp over RE_COSTMAX is refused, and
+ * so are a file's over RE_TOTALMAX in all (a process that matches them
+ * keeps every one compiled).
  */
 #define RE_COSTMAX	10000
+#define RE_TOTALMAX	50000
 #define RE_DEPTHMAX	64
 
 /* min(v, RE_COSTMAX + 1). */
@@ -576,6 +580,22 @@ re_ok(const char *re)
 	return re_cost(&re, 0) <= RE_COSTMAX;
 }
 
+/* re_ok() for the compiler, which also counts the file's total. */
+static int
+re_check(struct comp *c, const char *re)
+{
+	const char *s = re;
+	unsigned long n = re_cost(&s, 0);
+
+	if (n > RE_COSTMAX)
+		return cerr(c, "regexp '%.80s' too complex (over %d states "
+		    "with its repetitions expanded)", re, RE_COSTMAX);
+	if ((c->recost += n) > RE_TOTALMAX)
+		return cerr(c, "regexps too complex in all (over %d states "
+		    "with their repetitions expanded)", RE_TOTALMAX);
+	return 0;
+}
+
 /* One matcher token of group g for cond id. 0 or -1. */
 static int
 add_matcher(struct comp *c, const char *tok, const char *v, uint32_t cond)
@@ -603,10 +623,8 @@ add_matcher(struct comp *c, const char *tok, const char *v, uint32_t cond)
 	if (strncmp(tok, "keyword:", 8) == 0 || strncmp(tok, "regexp:", 7) == 0) {
 		int isre = tok[0] == 'r';
 
-		if (isre && !re_ok(v))
-			return cerr(c, "regexp '%.80s' too complex (over %d "
-			    "states with its repetitions expanded)", v,
-			    RE_COSTMAX);
+		if (isre && re_check(c, v) == -1)
+			return -1;
 		if (isre) {
 			int e = regcomp(&re, v, REG_EXTENDED | REG_NOSUB | REG_ICASE);
 

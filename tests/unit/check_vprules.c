@@ -425,6 +425,17 @@ START_TEST(regexp_too_complex)
 		    "outbound a direct\nroute a regexp:%s\n", complex[i]);
 		bad(text, 2, "too complex");
 	}
+	/* a file's regexps are bounded in all: 5 big ones pass, not 6 */
+	snprintf(text, sizeof(text), "outbound a direct\n");
+	for (i = 0; i < 5; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		    "route a regexp:x{9998}%zu\n", i);
+	put(path, text);
+	ck_assert_msg(vprules_compile(path, err, sizeof(err)) == -1 &&
+	    strstr(err, "no default") != NULL, "%s", err);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+	    "route a regexp:x{9998}y\n");
+	bad(text, 7, "too complex in all");
 }
 END_TEST
 
