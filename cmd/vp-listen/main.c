@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -118,13 +119,17 @@ static int engq_retry_ms;
 static int64_t engq_warned;	/* the last warning about it */
 static struct vpeng_conf engconf;
 static rlim_t nofile = RLIM_INFINITY;	/* RLIMIT_NOFILE, once raised */
+static pid_t main_pid;		/* for remove_socket() */
+static sigset_t start_mask;	/* the signal mask we were started with */
 
 static void	usage(void) __attribute__((noreturn));
 static void	check_program(const char *);
 static void	raise_nofile(void);
 static void	check_nofile(void);
 static int	engine_fits(char *, size_t);
+static int	block_signals(void);
 static int	setup_signals(void);
+static void	remove_socket(void);
 static void	serve(int);
 static void	accept_some(int);
 static void	new_connection(int);
@@ -166,6 +171,13 @@ main(int argc, char *argv[])
 
 	vpio_sanitise_stdfd();
 	vplog_init("vp-listen");
+	/*
+	 * From the start, so that a signal that stops us while the
+	 * sockets are set up is taken by serve() (exit 0, the socket file
+	 * removed), not by its default action.
+	 */
+	if (block_signals() == -1)
+		vplog_die_errno(EX_OSERR, "sigprocmask");
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&changed_sigs);
 	sigaddset(&changed_sigs, SIGPIPE);	/* every other one is default */
@@ -284,6 +296,11 @@ main(int argc, char *argv[])
 	if (err[0] != '\0')
 		vplog_warn("%s", err);
 
+	/* a fatal error from now on removes the socket file */
+	main_pid = getpid();
+	if (atexit(remove_socket) != 0)
+		vplog_die(EX_OSERR, "atexit");
+
 	/* Bound: narrow privileges before anything reads the network. */
 	if (vpprivs_drop(o.user, o.group, err, sizeof(err)) == -1)
 		vplog_die(EX_CONFIG, "%s", err);
@@ -342,6 +359,18 @@ main(int argc, char *argv[])
 	serve(sfd);
 	/* NOTREACHED */
 	return 0;
+}
+
+/*
+ * At exit (a fatal error after binding, or shutdown_now()), in this
+ * process only, not in the children that share the handler: removes the
+ * unix socket file if it is still ours.
+ */
+static void
+remove_socket(void)
+{
+	if (getpid() == main_pid)
+		vplisten_close(&lis, 1);
 }
 
 /*
@@ -414,22 +443,44 @@ check_nofile(void)
 }
 
 /*
- * Blocks SIGCHLD, SIGTERM, SIGINT and SIGHUP and returns a signalfd for
- * them, or -1. Children get an empty mask and default dispositions from
- * vpspawn.
+ * block_signals() blocks SIGCHLD, SIGTERM, SIGINT and SIGHUP (0 or -1);
+ * setup_signals() returns a signalfd for them, or -1. Children get an
+ * empty mask and default dispositions from vpspawn.
  */
+static void
+our_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
+/* In a child forked here (the engine): the mask we were started with. */
+static void
+start_mask_back(void)
+{
+	(void)sigprocmask(SIG_SETMASK, &start_mask, NULL);
+}
+
+static int
+block_signals(void)
+{
+	sigset_t set;
+
+	our_signals(&set);
+	if (sigprocmask(SIG_BLOCK, &set, &start_mask) == -1)
+		return -1;
+	return pthread_atfork(NULL, NULL, start_mask_back) == 0 ? 0 : -1;
+}
+
 static int
 setup_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
-		return -1;
+	our_signals(&set);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 

@@ -106,4 +106,23 @@ wait "$SA" 2>/dev/null
 wait "$SB" 2>/dev/null
 [ -z "$(ls -A "$T" | grep '^\.vp-listen')" ] && ok "unix: no private directory left behind" || \
     notok "unix: left behind: $(ls -A "$T" | grep '^\.vp-listen')"
+
+# 3. SIGTERM while vp-listen is held 1 s in listen(): exit 0 (strace
+# exits with its tracee's status), no socket file or directory left.
+mkdir "$T/early"
+bg strace -qq -f -o /dev/null -e trace=listen \
+    -e inject=listen:delay_enter=1000000 "$VPL" "unix:$T/early/s" cat 2>"$T/eT"
+SE=$LASTPID
+VE=$(child_of "$SE")
+i=0
+while [ $i -lt 200 ] && [ -z "$(ls -A "$T/early")" ]; do
+	i=$((i + 1))
+	sleep 0.02
+done
+[ -n "$VE" ] && kill -TERM "$VE"
+wait "$SE"
+rc=$?
+left=$(ls -A "$T/early")
+[ "$rc" = 0 ] && [ -z "$left" ] && ok "SIGTERM during start-up: exit 0, nothing left in the directory" || \
+    { notok "SIGTERM during start-up: exit $rc, left '$left'"; cat "$T/eT"; }
 finish
