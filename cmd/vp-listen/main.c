@@ -124,6 +124,7 @@ static sigset_t start_mask;	/* the signal mask we were started with */
 
 static void	usage(void) __attribute__((noreturn));
 static void	check_program(const char *);
+static void	check_program_as(const char *);
 static void	raise_nofile(void);
 static void	check_nofile(void);
 static int	engine_fits(char *, size_t);
@@ -264,7 +265,11 @@ main(int argc, char *argv[])
 	if (o.perhost > o.limit)
 		o.perhost = o.limit;
 	prog_argv = argv + 1;
-	check_program(prog_argv[0]);
+	/* as the user it will run as (-u, -g) */
+	if (o.user == NULL && o.group == NULL)
+		check_program(prog_argv[0]);
+	else
+		check_program_as(prog_argv[0]);
 	/*
 	 * Our own sibling vp-dispatch or vp-dial runs in a forked child
 	 * without exec:
@@ -387,6 +392,37 @@ check_program(const char *prog)
 	if (strchr(prog, '/') != NULL)
 		vplog_die_errno(EX_UNAVAILABLE, "program %s", prog);
 	vplog_die(EX_UNAVAILABLE, "program %s: not found in PATH", prog);
+}
+
+/*
+ * check_program() as the user and group of -u and -g, in a child that
+ * switches to them first, before anything is bound: the child reports
+ * what is wrong and its exit status is ours.
+ */
+static void
+check_program_as(const char *prog)
+{
+	char err[512];
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == -1)
+		vplog_die_errno(EX_OSERR, "fork");
+	if (pid == 0) {
+		if (vpprivs_drop(o.user, o.group, err, sizeof(err)) == -1)
+			vplog_die(EX_CONFIG, "%s", err);
+		check_program(prog);
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			vplog_die_errno(EX_OSERR, "waitpid");
+	if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+		exit(WEXITSTATUS(st));
+	if (!WIFEXITED(st))
+		vplog_die(EX_OSERR, "checking program %s as %s%s%s: signal %d",
+		    prog, o.user ? o.user : "", o.group ? ":" : "",
+		    o.group ? o.group : "", WTERMSIG(st));
 }
 
 /* Lets the connection limit use as many descriptors as allowed. */

@@ -34,6 +34,18 @@ out=$(socat -t 5 - "TCP:127.0.0.1:$P" </dev/null)
 g=$(getent group daemon | cut -d: -f3)
 check "-g names the group and the only supplementary group ($out)" [ "$out" = "65534 $g $g" ]
 
+# A program only root may run: checked as nobody, refused at start (69),
+# nothing left behind (timeout: the old code started and kept running).
+mkdir "$T/priv"
+printf '#!/bin/sh\necho ran\n' >"$T/priv/s.sh"
+chmod 0755 "$T/priv/s.sh"
+chmod 0700 "$T/priv"
+timeout 10 vp-listen -u nobody "unix:$T/u.sock" "$T/priv/s.sh" 2>"$T/err" </dev/null
+rc=$?
+[ "$rc" = 69 ] && grep -q "s.sh: Permission denied" "$T/err" && [ ! -e "$T/u.sock" ] && \
+    ok "-u nobody: a program nobody may not run exits 69 at start, no socket left ($(cut -c1-70 "$T/err"))" || \
+    { notok "-u nobody, unrunnable program: exit $rc, $(ls "$T" | tr '\n' ' ')"; cat "$T/err"; }
+
 vp-listen -u no-such-user-vp tcp:127.0.0.1:0 true 2>"$T/err"
 rc=$?
 check "unknown user: exit 78 ($rc)" [ $rc = 78 ]
