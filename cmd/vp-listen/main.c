@@ -130,6 +130,7 @@ static void	check_nofile(void);
 static int	engine_fits(char *, size_t);
 static int	block_signals(void);
 static int	setup_signals(void);
+static void	inherited_ignored(sigset_t *);
 static void	remove_socket(void);
 static void	serve(int);
 static void	accept_some(int);
@@ -180,8 +181,8 @@ main(int argc, char *argv[])
 	if (block_signals() == -1)
 		vplog_die_errno(EX_OSERR, "sigprocmask");
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&changed_sigs);
-	sigaddset(&changed_sigs, SIGPIPE);	/* every other one is default */
+	inherited_ignored(&changed_sigs);
+	sigaddset(&changed_sigs, SIGPIPE);
 
 	while ((ch = getopt(argc, argv, "+1b:C:c:Dg:hN:Ppqt:u:vX")) != -1) {
 		switch (ch) {
@@ -518,6 +519,24 @@ setup_signals(void)
 
 	our_signals(&set);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/*
+ * The signals we were started with ignored (nohup, a background job of
+ * a shell): children run in-process (applets, the engine's routes) put
+ * them back to the default, as the exec'd ones get from vpspawn.
+ */
+static void
+inherited_ignored(sigset_t *set)
+{
+	struct sigaction sa;
+	int s;
+
+	sigemptyset(set);
+	for (s = 1; s < NSIG; s++)
+		if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN &&
+		    !(sa.sa_flags & SA_SIGINFO))
+			sigaddset(set, s);
 }
 
 static void
