@@ -19,7 +19,8 @@ int	vpprivs_resolve(const char *user, const char *group, uid_t *uid,
 
 /*
  * Drops to user/group (as vpprivs_resolve takes them): supplementary
- * groups set to the user's (or just the group), then the real, effective
+ * groups set to the user's when no group is given, else to just the
+ * group (the user's others are dropped), then the real, effective
  * and saved gid and uid. Checks that root cannot be regained. Returns 0,
  * or -1 with a reason in err. Both NULL is a no-op.
  */

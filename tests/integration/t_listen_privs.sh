@@ -32,7 +32,7 @@ listen_ready P vp-listen -1 -u nobody -g daemon tcp:127.0.0.1:0 sh -c 'echo "$(i
     notok "vp-listen -u nobody -g daemon ready"
 out=$(socat -t 5 - "TCP:127.0.0.1:$P" </dev/null)
 g=$(getent group daemon | cut -d: -f3)
-check "-g names the group and the only supplementary group ($out)" [ "$out" = "65534 $g $g" ]
+check "-u -g: -g names the group and the only supplementary group, the user's are dropped as vp-listen(1) says ($out)" [ "$out" = "65534 $g $g" ]
 
 # A program only root may run: checked as nobody, refused at start (69),
 # nothing left behind (timeout: the old code started and kept running).
