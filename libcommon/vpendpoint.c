@@ -82,12 +82,19 @@ parse_unix(const char *s, struct vpendpoint *ep, char *err, size_t errlen)
 	size_t pl;
 	long long v;
 
-	/* options start at the first ",key=" with a known key */
+	/*
+	 * Options start at the first ",word=" (word: lower-case letters)
+	 * in the path's last component, known word or not, so a misspelt
+	 * option is an error rather than part of the file name. Commas
+	 * are otherwise part of the path.
+	 */
 	opt = NULL;
 	for (p = s; (p = strchr(p, ',')) != NULL; p++) {
-		if (strncmp(p, ",mode=", 6) == 0 ||
-		    strncmp(p, ",owner=", 7) == 0 ||
-		    strncmp(p, ",group=", 7) == 0) {
+		const char *q = p + 1;
+
+		while (*q >= 'a' && *q <= 'z')
+			q++;
+		if (q > p + 1 && *q == '=' && strchr(p, '/') == NULL) {
 			opt = p;
 			break;
 		}

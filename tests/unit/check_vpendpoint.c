@@ -66,6 +66,12 @@ START_TEST(unix_forms)
 	ck_assert_str_eq(ep.group, "adm");
 	ck_assert_int_eq(vpep_parse("unix:@abstract", &ep, err, sizeof(err)), 0);
 	ck_assert_str_eq(ep.path, "@abstract");
+	/* commas elsewhere: part of the path; ",word=" in a directory too */
+	ck_assert_int_eq(vpep_parse("unix:/tmp/a,B=1,2=x,.sock", &ep, err, sizeof(err)), 0);
+	ck_assert_str_eq(ep.path, "/tmp/a,B=1,2=x,.sock");
+	ck_assert_int_eq(vpep_parse("unix:/tmp/d,x=y/s,mode=0600", &ep, err, sizeof(err)), 0);
+	ck_assert_str_eq(ep.path, "/tmp/d,x=y/s");
+	ck_assert_int_eq(ep.mode, 0600);
 }
 END_TEST
 
@@ -77,6 +83,11 @@ START_TEST(unix_bad)
 	ck_assert_int_eq(vpep_parse("unix:/x,mode=999", &ep, err, sizeof(err)), -1);
 	ck_assert_int_eq(vpep_parse("unix:/x,mode=", &ep, err, sizeof(err)), -1);
 	ck_assert_int_eq(vpep_parse("unix:/x,mode=0600,color=red", &ep, err, sizeof(err)), -1);
+	/* a misspelt option is an error naming it, not part of the path */
+	ck_assert_int_eq(vpep_parse("unix:/x/e.sock,mdoe=0600", &ep, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "'mdoe'") != NULL, "%s", err);
+	ck_assert_int_eq(vpep_parse("unix:/x/e.sock,mode=0600,mdoe=1", &ep, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "'mdoe'") != NULL, "%s", err);
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
 	memcpy(longp, "unix:/", 6);
