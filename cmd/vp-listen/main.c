@@ -257,12 +257,17 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 2)
 		usage();
+	/* the parser's own list of kinds has some that cannot listen */
 	if (vpep_parse(argv[0], &ep, err, sizeof(err)) == -1)
-		vplog_die(EX_USAGE, "endpoint '%s': %s", argv[0], err);
+		vplog_die(EX_USAGE, "endpoint '%s': %s", argv[0],
+		    strncmp(err, "expected ", 9) == 0 ? "expected tcp:HOST:PORT, "
+		    "tcp:[V6]:PORT, tcp::PORT, unix:PATH, fd:N or "
+		    "systemd[:NAME]" : err);
 	if (ep.kind != VPEP_TCP && ep.kind != VPEP_UNIX &&
 	    ep.kind != VPEP_FD && ep.kind != VPEP_SYSTEMD)
 		vplog_die(EX_USAGE, "endpoint '%s': vp-listen listens on "
-		    "tcp:, unix:, fd:N or systemd[:NAME]", argv[0]);
+		    "tcp:HOST:PORT, unix:PATH, fd:N or systemd[:NAME] only",
+		    argv[0]);
 	if (o.perhost > o.limit)
 		o.perhost = o.limit;
 	prog_argv = argv + 1;
@@ -475,8 +480,9 @@ static void
 check_nofile(void)
 {
 	if (nofile != RLIM_INFINITY && (rlim_t)o.limit + 32 > nofile)
-		vplog_warn("limit %d is close to the descriptor limit %llu",
-		    o.limit, (unsigned long long)nofile);
+		vplog_warn("limit %d is %s the descriptor limit %llu",
+		    o.limit, (rlim_t)o.limit > nofile ? "above" : "close to",
+		    (unsigned long long)nofile);
 }
 
 /*
@@ -920,9 +926,16 @@ reap(void)
 			}
 		if (s == NULL) {
 			if (pid == engine_pid) {
+				char why[64];
+
 				engine_pid = -1;
-				engine_gone(WIFSIGNALED(st) ? "killed by a signal" :
-				    "exited");
+				if (WIFSIGNALED(st))
+					snprintf(why, sizeof(why), "was killed "
+					    "by signal %d", WTERMSIG(st));
+				else
+					snprintf(why, sizeof(why), "exited %d",
+					    WEXITSTATUS(st));
+				engine_gone(why);
 			}
 			continue;
 		}
@@ -1011,7 +1024,7 @@ engine_read(void)
 			return;
 	}
 	if (n == -1)
-		engine_gone("its control socket closed");
+		engine_gone("closed its control socket");
 }
 
 /*
@@ -1022,6 +1035,7 @@ engine_read(void)
 static int
 to_engine(struct slot *s)
 {
+	char why[96];
 	int64_t now;
 
 	/* the slot's index rides in the id's top bits */
@@ -1051,7 +1065,9 @@ to_engine(struct slot *s)
 			errno = EAGAIN;
 			return -1;
 		}
-		engine_gone(strerror(errno));
+		snprintf(why, sizeof(why), "cannot be reached (%s)",
+		    strerror(errno));
+		engine_gone(why);
 		errno = EPIPE;
 		return -1;
 	}
