@@ -251,13 +251,10 @@ make_nonce(uint8_t nonce[12], uint64_t ctr)
 	memset(nonce + 8, 0, 4);
 }
 
-/*
- * vpcrypt_seal()
- * Returns len + VPCRYPT_OVERHEAD.
- */
-size_t
-vpcrypt_seal(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
-    size_t len)
+/* Seals with flags or'ed into the suite byte; len + VPCRYPT_OVERHEAD. */
+static size_t
+seal_flags(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
+    size_t len, int flags)
 {
 	uint8_t nonce[12];
 	uint64_t c = tx->ctr;
@@ -269,7 +266,7 @@ vpcrypt_seal(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
 	memcpy(out, tx->sk.sender, 8);
 	for (i = 0; i < 7; i++)
 		out[8 + i] = (uint8_t)(c >> (8 * i));
-	out[15] = (uint8_t)(tx->sk.suite |
+	out[15] = (uint8_t)(tx->sk.suite | flags |
 	    (vpcrypt_suite_ok(VPCRYPT_SUITE_AESGCM) ? 0x80 : 0));
 	make_nonce(nonce, c);
 	if (tx->sk.suite == VPCRYPT_SUITE_AESGCM)
@@ -281,6 +278,91 @@ vpcrypt_seal(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
 		    &clen, in, len, out, VPCRYPT_HDRLEN, NULL, nonce,
 		    tx->sk.key);
 	return VPCRYPT_HDRLEN + (size_t)clen;
+}
+
+/*
+ * vpcrypt_seal()
+ * Returns len + VPCRYPT_OVERHEAD.
+ */
+size_t
+vpcrypt_seal(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
+    size_t len)
+{
+	return seal_flags(tx, out, in, len, 0);
+}
+
+/*
+ * vpcrypt_seal_ctl()
+ * Returns len + VPCRYPT_OVERHEAD.
+ */
+size_t
+vpcrypt_seal_ctl(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
+    size_t len)
+{
+	return seal_flags(tx, out, in, len, VPCRYPT_F_CTL);
+}
+
+int
+vpcrypt_is_ctl(const uint8_t *buf, size_t len)
+{
+	return len >= VPCRYPT_OVERHEAD && (buf[15] & VPCRYPT_F_CTL) != 0;
+}
+
+/* The MAC part of a cookie. */
+static void
+cookie_mac(uint8_t out[VPCRYPT_COOKIELEN - 4],
+    const uint8_t secret[VPCRYPT_KEYLEN], const uint8_t sender[8],
+    const void *addr, size_t addrlen, uint32_t b)
+{
+	crypto_generichash_state st;
+	uint8_t bb[4];
+
+	bb[0] = b;
+	bb[1] = b >> 8;
+	bb[2] = b >> 16;
+	bb[3] = b >> 24;
+	crypto_generichash_init(&st, secret, VPCRYPT_KEYLEN,
+	    VPCRYPT_COOKIELEN - 4);
+	crypto_generichash_update(&st, sender, 8);
+	crypto_generichash_update(&st, bb, 4);
+	crypto_generichash_update(&st, addr, addrlen);
+	crypto_generichash_final(&st, out, VPCRYPT_COOKIELEN - 4);
+	sodium_memzero(&st, sizeof(st));
+}
+
+void
+vpcrypt_cookie(uint8_t out[VPCRYPT_COOKIELEN],
+    const uint8_t secret[VPCRYPT_KEYLEN], const uint8_t sender[8],
+    const void *addr, size_t addrlen, uint32_t b)
+{
+	out[0] = b;
+	out[1] = b >> 8;
+	out[2] = b >> 16;
+	out[3] = b >> 24;
+	cookie_mac(out + 4, secret, sender, addr, addrlen, b);
+}
+
+/*
+ * vpcrypt_cookie_check()
+ * Returns 0 for a cookie of this sender and address from bucket now_b
+ * or now_b - 1 (and not before floor), else -1.
+ */
+int
+vpcrypt_cookie_check(const uint8_t cookie[VPCRYPT_COOKIELEN],
+    const uint8_t secret[VPCRYPT_KEYLEN], const uint8_t sender[8],
+    const void *addr, size_t addrlen, uint32_t now_b, uint32_t floor)
+{
+	uint8_t mac[VPCRYPT_COOKIELEN - 4];
+	uint32_t b;
+
+	b = (uint32_t)cookie[0] | (uint32_t)cookie[1] << 8 |
+	    (uint32_t)cookie[2] << 16 | (uint32_t)cookie[3] << 24;
+	if (b != now_b && b + 1 != now_b)
+		return -1;
+	if ((int32_t)(b - floor) < 0)
+		return -1;
+	cookie_mac(mac, secret, sender, addr, addrlen, b);
+	return sodium_memcmp(mac, cookie + 4, sizeof(mac)) == 0 ? 0 : -1;
 }
 
 int
@@ -312,7 +394,7 @@ vpcrypt_open(struct vpcrypt_rx *rx, uint8_t *buf, size_t len,
 
 	if (vpcrypt_peek(buf, len, sender, ctr) == -1)
 		return -1;
-	suite = buf[15] & 0x7f;
+	suite = buf[15] & 0x3f;	/* bit 7: opens AES; bit 6: control */
 	if (!vpcrypt_suite_ok(suite))
 		return -1;
 	if (sk->suite != suite || memcmp(sk->sender, sender, 8) != 0) {
@@ -354,6 +436,14 @@ vpcrypt_replay_check(const struct vpcrypt_replay *r, uint64_t ctr)
 	    (UINT64_C(1) << (ctr % 64)))
 		return -1;
 	return 0;
+}
+
+void
+vpcrypt_replay_start(struct vpcrypt_replay *r, uint64_t ctr)
+{
+	memset(r->bits, 0xff, sizeof(r->bits));
+	r->any = 1;
+	r->top = ctr;
 }
 
 void

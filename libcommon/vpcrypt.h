@@ -19,6 +19,13 @@
  * move to it.  A receiver opens either suite it can.  It keeps a
  * 1024-datagram sliding replay window over the peer's counter.
  *
+ * Bit 6 of the suite byte marks a control datagram (the server's cookie
+ * challenge and the client's answer, see vplink_kcp.c), never KCP; as
+ * part of the associated data it cannot be flipped.  A cookie is the
+ * server's time bucket (4, LE) and a keyed BLAKE2b (12) of a secret the
+ * server draws at start, the client's sender id, its address and that
+ * bucket.
+ *
  * Nothing here exits or logs.
  */
 #ifndef VPCRYPT_H
@@ -38,6 +45,9 @@
 /* Key directions. */
 #define VPCRYPT_C2S	1
 #define VPCRYPT_S2C	2
+
+#define VPCRYPT_F_CTL		0x40	/* suite byte: control datagram */
+#define VPCRYPT_COOKIELEN	16	/* bucket (4) | MAC (12) */
 
 #define VPCRYPT_SUITE_CHACHA	1
 #define VPCRYPT_SUITE_AESGCM	2
@@ -120,6 +130,31 @@ void	vpcrypt_rx_init(struct vpcrypt_rx *rx,
 size_t	vpcrypt_seal(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
 	    size_t len);
 
+/* As vpcrypt_seal(), with bit 6 of the suite byte set: a control datagram. */
+size_t	vpcrypt_seal_ctl(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *in,
+	    size_t len);
+/*
+ * 1 if the clear header marks a control datagram, 0 if not (or too
+ * short).  Authentic only once vpcrypt_open() has accepted it.
+ */
+int	vpcrypt_is_ctl(const uint8_t *buf, size_t len);
+
+/*
+ * Makes the cookie for a client's sender id and address (any bytes
+ * that name it) in time bucket b, under the server's secret.
+ */
+void	vpcrypt_cookie(uint8_t out[VPCRYPT_COOKIELEN],
+	    const uint8_t secret[VPCRYPT_KEYLEN], const uint8_t sender[8],
+	    const void *addr, size_t addrlen, uint32_t b);
+/*
+ * Returns 0 if cookie was made by vpcrypt_cookie() for these sender,
+ * addr and secret in bucket now_b or now_b - 1, and not before bucket
+ * floor; else -1.
+ */
+int	vpcrypt_cookie_check(const uint8_t cookie[VPCRYPT_COOKIELEN],
+	    const uint8_t secret[VPCRYPT_KEYLEN], const uint8_t sender[8],
+	    const void *addr, size_t addrlen, uint32_t now_b, uint32_t floor);
+
 /*
  * Opens a sealed datagram in place.  On success returns the plaintext
  * length (the plaintext starts at buf + VPCRYPT_HDRLEN) and the sender
@@ -139,6 +174,11 @@ uint32_t vpcrypt_sender_time(const uint8_t sender[8]);
 
 /* Returns 0 if ctr has not been seen and is inside the window, else -1. */
 int	vpcrypt_replay_check(const struct vpcrypt_replay *r, uint64_t ctr);
+/*
+ * Starts a window at ctr with every counter up to ctr seen: what the
+ * peer sealed before it is refused.
+ */
+void	vpcrypt_replay_start(struct vpcrypt_replay *r, uint64_t ctr);
 /* Records ctr as seen (after authentication). */
 void	vpcrypt_replay_commit(struct vpcrypt_replay *r, uint64_t ctr);
 

@@ -724,6 +724,37 @@ vpkcp_flush(struct vpkcp *k, uint32_t now)
 }
 
 /*
+ * vpkcp_resend_now()
+ * Retransmits every segment in flight at once, RTO and loss counts
+ * unchanged.
+ */
+void
+vpkcp_resend_now(struct vpkcp *k, uint32_t now)
+{
+	struct sslot *s;
+	uint32_t sn;
+
+	if (!k->updated)
+		return;
+	k->current = now;
+	for (sn = k->snd_una; sn != k->snd_nxt; sn++) {
+		s = &k->snd[sn & k->smask];
+		if (s->acked)
+			continue;
+		s->ts = now;
+		s->resendts = now + s->rto;
+		if (!k->have_resend || diff(s->resendts, k->next_resend) < 0) {
+			k->next_resend = s->resendts;
+			k->have_resend = 1;
+		}
+		k->st.out_bytes += s->len;
+		k->st.retrans++;
+		emit(k, VPKCP_CMD_PUSH, s->frg, s->ts, sn, s->data, s->len);
+	}
+	emit_done(k);
+}
+
+/*
  * vpkcp_update()
  * Full flush when the interval has elapsed, quick flush otherwise.
  */

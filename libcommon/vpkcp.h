@@ -125,6 +125,12 @@ size_t	vpkcp_readable(const struct vpkcp *k);
 void	vpkcp_update(struct vpkcp *k, uint32_t now);
 /* Sends what can be sent now (new data, due retransmits, ACKs). */
 void	vpkcp_flush(struct vpkcp *k, uint32_t now);
+/*
+ * Sends every unacknowledged segment again now, neither counting a loss
+ * nor growing its RTO: for when the peer is known to have dropped them
+ * (keyed mode: before the server's cookie round trip).
+ */
+void	vpkcp_resend_now(struct vpkcp *k, uint32_t now);
 /* Returns the clock value at which vpkcp_update() next has work. */
 uint32_t vpkcp_check(const struct vpkcp *k, uint32_t now);
 

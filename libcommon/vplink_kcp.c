@@ -31,6 +31,9 @@
 #define RX_ROUNDS	8	/* recvmmsg calls per events(): bounds a flood */
 #define NBUCKET		256
 #define NCLOSED		1024
+#define COOKIE_MS	30000	/* a cookie's time bucket: valid 1-2 of them */
+#define CHALLENGE_LEN	(8 + VPCRYPT_COOKIELEN)	/* client sender | cookie */
+#define ANSWER_LEN	(VPCRYPT_COOKIELEN + 4)	/* cookie | conv (LE) */
 
 struct txq {
 	int			fd;
@@ -66,7 +69,8 @@ struct ksess {
 	struct vpcrypt_tx	tx;
 	struct vpcrypt_replay	rp;
 	uint8_t			peer_sender[8];
-	int			have_sender;
+	int			have_sender;	/* client: latched */
+	uint32_t		born;		/* server: bucket it opened in */
 	uint32_t		conv;
 	int64_t			last_rx;
 	int			idle_ms;
@@ -91,7 +95,11 @@ struct klisten {
 	int			stopped;	/* drain: no new sessions */
 	struct ksess		*ahead, *atail;
 	uint8_t			closed[NCLOSED][8];
+	uint32_t		closed_born[NCLOSED];
 	size_t			nclosed;
+	uint8_t			secret[VPCRYPT_KEYLEN];	/* cookies */
+	struct vpcrypt_tx	ctx;		/* seals challenges */
+	uint32_t		cookie_floor;	/* older buckets refused */
 	struct ksess		*touched[BATCH];
 	int			ntouched;
 	uint64_t		bad;
@@ -276,23 +284,27 @@ txq_flush(struct txq *q)
 	q->n = 0;
 }
 
-/* The KCP output callback: seal and queue one datagram. */
-static void
-kout(const uint8_t *buf, size_t len, void *arg)
+/*
+ * Queues one datagram: buf sealed with tx (as a control datagram if
+ * ctl), or bare if tx is NULL; to NULL for a connected socket.
+ * Returns 0, or -1 if it is too large.
+ */
+static int
+txq_put(struct txq *q, struct vpcrypt_tx *tx, int ctl, const uint8_t *buf,
+    size_t len, const struct sockaddr_storage *to, socklen_t tolen)
 {
-	struct ksess *s = arg;
-	struct txq *q = s->q;
 	struct mmsghdr *m;
 	uint8_t *p;
 	size_t n;
 
-	if (q == NULL || len + VPCRYPT_OVERHEAD > DGMAX)
-		return;
+	if (len + VPCRYPT_OVERHEAD > DGMAX)
+		return -1;
 	if (q->n == BATCH)
 		txq_flush(q);
 	p = q->buf[q->n];
-	if (s->keyed)
-		n = vpcrypt_seal(&s->tx, p, buf, len);
+	if (tx != NULL)
+		n = ctl ? vpcrypt_seal_ctl(tx, p, buf, len) :
+		    vpcrypt_seal(tx, p, buf, len);
 	else {
 		memcpy(p, buf, len);
 		n = len;
@@ -303,13 +315,57 @@ kout(const uint8_t *buf, size_t len, void *arg)
 	q->iov[q->n].iov_len = n;
 	m->msg_hdr.msg_iov = &q->iov[q->n];
 	m->msg_hdr.msg_iovlen = 1;
-	if (s->ln != NULL) {
-		memcpy(&q->to[q->n], &s->peer, s->peerlen);
+	if (to != NULL) {
+		memcpy(&q->to[q->n], to, tolen);
 		m->msg_hdr.msg_name = &q->to[q->n];
-		m->msg_hdr.msg_namelen = s->peerlen;
+		m->msg_hdr.msg_namelen = tolen;
 	}
 	q->n++;
-	s->st.dgrams_out++;
+	return 0;
+}
+
+/* The KCP output callback: seal and queue one datagram. */
+static void
+kout(const uint8_t *buf, size_t len, void *arg)
+{
+	struct ksess *s = arg;
+
+	if (s->q == NULL)
+		return;
+	if (txq_put(s->q, s->keyed ? &s->tx : NULL, 0, buf, len,
+	    s->ln != NULL ? &s->peer : NULL, s->peerlen) == 0)
+		s->st.dgrams_out++;
+}
+
+/* A cookie's time bucket for the monotonic clock now (ms). */
+static uint32_t
+bucket_of(int64_t now)
+{
+	return (uint32_t)(now / COOKIE_MS);
+}
+
+/* The bytes of an address a cookie is bound to; their count. */
+static size_t
+addr_bytes(const struct sockaddr_storage *ss, socklen_t len, uint8_t out[32])
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET && len >= sizeof(*s4)) {
+		out[0] = 4;
+		memcpy(out + 1, &s4->sin_port, 2);
+		memcpy(out + 3, &s4->sin_addr, 4);
+		return 7;
+	}
+	if (ss->ss_family == AF_INET6 && len >= sizeof(*s6)) {
+		out[0] = 6;
+		memcpy(out + 1, &s6->sin6_port, 2);
+		memcpy(out + 3, &s6->sin6_addr, 16);
+		memcpy(out + 19, &s6->sin6_scope_id, 4);
+		return 23;
+	}
+	out[0] = 0;
+	return 1;
 }
 
 static void
@@ -400,6 +456,38 @@ maybe_aes(struct ksess *s)
 		(void)vpcrypt_tx_set_suite(&s->tx, VPCRYPT_SUITE_AESGCM);
 }
 
+/*
+ * Keyed client: a control datagram, the server's cookie challenge.
+ * Until the server's first KCP datagram, an authentic challenge for
+ * this session's sender id is answered with the cookie and the conv,
+ * and everything in flight is sent again at once (the server dropped
+ * it).  Returns 0, or -1 if dropped.
+ */
+static int
+sess_challenge(struct ksess *s, uint8_t *buf, size_t len, int64_t now)
+{
+	uint8_t sender[8], ans[ANSWER_LEN];
+	const uint8_t *p = buf + VPCRYPT_HDRLEN;
+	uint64_t ctr;
+
+	if (s->ln != NULL || s->have_sender || s->q == NULL)
+		return -1;
+	if (vpcrypt_open(&s->rx, buf, len, sender, &ctr) != CHALLENGE_LEN ||
+	    memcmp(p, s->tx.sk.sender, 8) != 0)
+		return -1;
+	memcpy(ans, p + 8, VPCRYPT_COOKIELEN);
+	ans[VPCRYPT_COOKIELEN] = s->conv;
+	ans[VPCRYPT_COOKIELEN + 1] = s->conv >> 8;
+	ans[VPCRYPT_COOKIELEN + 2] = s->conv >> 16;
+	ans[VPCRYPT_COOKIELEN + 3] = s->conv >> 24;
+	if (txq_put(s->q, &s->tx, 1, ans, sizeof(ans), NULL, 0) == 0)
+		s->st.dgrams_out++;
+	vpkcp_resend_now(s->kcp, now32(now));
+	s->last_rx = now;
+	s->dirty = 1;
+	return 0;
+}
+
 /* Opens (keyed) and feeds one datagram; 0, or -1 if dropped. */
 static int
 sess_input(struct ksess *s, uint8_t *buf, size_t len, int64_t now,
@@ -411,6 +499,8 @@ sess_input(struct ksess *s, uint8_t *buf, size_t len, int64_t now,
 	long n;
 
 	if (s->keyed) {
+		if (vpcrypt_is_ctl(buf, len))
+			return sess_challenge(s, buf, len, now);
 		if (vpcrypt_peek(buf, len, sender, &ctr) == -1)
 			return -1;
 		if (s->have_sender && memcmp(sender, s->peer_sender, 8) != 0)
@@ -902,7 +992,16 @@ ln_remove(struct klisten *ln, struct ksess *s)
 		if (ln->touched[i] == s)
 			ln->touched[i] = NULL;
 	if (ln->o.keyed) {
-		memcpy(ln->closed[ln->nclosed % NCLOSED], s->peer_sender, 8);
+		i = (int)(ln->nclosed % NCLOSED);
+		/*
+		 * A sender leaving the ring may be replayed again: refuse
+		 * cookies from any bucket its answers could carry.
+		 */
+		if (ln->nclosed >= NCLOSED &&
+		    (int32_t)(ln->closed_born[i] + 2 - ln->cookie_floor) > 0)
+			ln->cookie_floor = ln->closed_born[i] + 2;
+		memcpy(ln->closed[i], s->peer_sender, 8);
+		ln->closed_born[i] = s->born;
 		ln->nclosed++;
 	}
 	ln->nsess--;
@@ -957,58 +1056,15 @@ touch(struct klisten *ln, struct ksess *s)
 	ln->touched[ln->ntouched++] = s;
 }
 
-/* A datagram that matched no session: maybe a new one. */
+/* Files a new server session s: its hash chain and the accept queue. */
 static void
-ln_new_session(struct klisten *ln, uint8_t *buf, size_t len,
-    const struct sockaddr_storage *from, socklen_t fromlen, int64_t now)
+ln_add(struct klisten *ln, struct ksess *s, int64_t now)
 {
-	uint8_t sender[8];
-	uint64_t ctr;
-	uint32_t conv, t;
-	int64_t skew;
-	long n;
-	struct ksess *s;
-	const uint8_t *kp = buf;
-	size_t klen = len;
 	uint32_t h;
 
-	if (ln->stopped || ln->nsess >= ln->o.max_sessions)
-		goto bad;
-	if (ln->o.keyed) {
-		if (vpcrypt_peek(buf, len, sender, &ctr) == -1)
-			goto bad;
-		t = vpcrypt_sender_time(sender);
-		skew = (int64_t)time(NULL) - (int64_t)t;
-		if (skew > ln->o.clock_skew || -skew > ln->o.clock_skew)
-			goto bad;
-		if (recently_closed(ln, sender))
-			goto bad;
-		/* Opening in place is fine: unauthentic = dropped. */
-		if ((n = vpcrypt_open(&ln->rx, buf, len, sender, &ctr)) < 0)
-			goto bad;
-		kp = buf + VPCRYPT_HDRLEN;
-		klen = (size_t)n;
-	}
-	if (!opens_session(kp, klen, &conv))
-		goto bad;
-	if (!ln->o.keyed && ln_find(ln, NULL, from, fromlen, conv) != NULL)
-		goto bad;
-	if ((s = sess_new(&ln->o, conv, 1, now)) == NULL)
-		goto bad;
 	s->ln = ln;
 	s->q = &ln->q;
-	memcpy(&s->peer, from, fromlen);
-	s->peerlen = fromlen;
-	fmt_peer(s->link.peer, sizeof(s->link.peer), (const struct sockaddr *)from);
-	if (ln->o.keyed) {
-		memcpy(s->peer_sender, sender, 8);
-		s->have_sender = 1;
-		vpcrypt_replay_commit(&s->rp, ctr);
-		s->rx.sk = ln->rx.sk;	/* this sender's key, just made */
-		s->rx.peer_aes = ln->rx.peer_aes;
-		maybe_aes(s);
-	}
-	h = sess_hash(ln, s->peer_sender, &s->peer, s->peerlen, conv);
+	h = sess_hash(ln, s->peer_sender, &s->peer, s->peerlen, s->conv);
 	s->hnext = ln->bucket[h];
 	ln->bucket[h] = s;
 	ln->nsess++;
@@ -1019,6 +1075,144 @@ ln_new_session(struct klisten *ln, uint8_t *buf, size_t len,
 		ln->ahead = s;
 	ln->atail = s;
 	vpkcp_update(s->kcp, now32(now));
+}
+
+/* A new server session for a client at from; NULL if out of memory. */
+static struct ksess *
+ln_sess_new(struct klisten *ln, uint32_t conv,
+    const struct sockaddr_storage *from, socklen_t fromlen, int64_t now)
+{
+	struct ksess *s;
+
+	if ((s = sess_new(&ln->o, conv, 1, now)) == NULL)
+		return NULL;
+	memcpy(&s->peer, from, fromlen);
+	s->peerlen = fromlen;
+	s->born = bucket_of(now);
+	fmt_peer(s->link.peer, sizeof(s->link.peer),
+	    (const struct sockaddr *)from);
+	return s;
+}
+
+/*
+ * Keyed: may a datagram from sender start anything?  Its clock within
+ * skew, not a recently closed session, room for a session.
+ */
+static int
+ln_sender_ok(const struct klisten *ln, const uint8_t sender[8])
+{
+	int64_t skew;
+
+	if (ln->stopped || ln->nsess >= ln->o.max_sessions)
+		return 0;
+	skew = (int64_t)time(NULL) - (int64_t)vpcrypt_sender_time(sender);
+	if (skew > ln->o.clock_skew || -skew > ln->o.clock_skew)
+		return 0;
+	return !recently_closed(ln, sender);
+}
+
+/*
+ * Keyed: an authentic opener from an unknown sender.  No state: the
+ * answer is a challenge (its sender id and a cookie bound to it, the
+ * address and the time bucket), sealed as a control datagram and no
+ * larger than the opener, which is then dropped.
+ */
+static void
+ln_challenge(struct klisten *ln, const uint8_t sender[8], size_t len,
+    const struct sockaddr_storage *from, socklen_t fromlen, int64_t now)
+{
+	uint8_t ch[CHALLENGE_LEN], a[32];
+	size_t alen;
+
+	if (len < VPCRYPT_OVERHEAD + CHALLENGE_LEN) {
+		ln->bad++;
+		return;
+	}
+	alen = addr_bytes(from, fromlen, a);
+	memcpy(ch, sender, 8);
+	vpcrypt_cookie(ch + 8, ln->secret, sender, a, alen, bucket_of(now));
+	(void)txq_put(&ln->q, &ln->ctx, 1, ch, sizeof(ch), from, fromlen);
+}
+
+/*
+ * Keyed: a control datagram from an unknown sender, its answer to a
+ * challenge.  A valid cookie (this sender and address, this or the last
+ * bucket) creates the session, with the conv the answer names.
+ */
+static void
+ln_answer(struct klisten *ln, uint8_t *buf, size_t len,
+    const struct sockaddr_storage *from, socklen_t fromlen, int64_t now)
+{
+	uint8_t sender[8], a[32];
+	const uint8_t *p = buf + VPCRYPT_HDRLEN;
+	uint64_t ctr;
+	uint32_t conv;
+	size_t alen;
+	struct ksess *s;
+
+	if (vpcrypt_peek(buf, len, sender, &ctr) == -1 ||
+	    !ln_sender_ok(ln, sender) ||
+	    vpcrypt_open(&ln->rx, buf, len, sender, &ctr) != ANSWER_LEN)
+		goto bad;
+	alen = addr_bytes(from, fromlen, a);
+	if (vpcrypt_cookie_check(p, ln->secret, sender, a, alen,
+	    bucket_of(now), ln->cookie_floor) == -1)
+		goto bad;
+	conv = (uint32_t)p[VPCRYPT_COOKIELEN] |
+	    (uint32_t)p[VPCRYPT_COOKIELEN + 1] << 8 |
+	    (uint32_t)p[VPCRYPT_COOKIELEN + 2] << 16 |
+	    (uint32_t)p[VPCRYPT_COOKIELEN + 3] << 24;
+	if ((s = ln_sess_new(ln, conv, from, fromlen, now)) == NULL)
+		goto bad;
+	memcpy(s->peer_sender, sender, 8);
+	s->have_sender = 1;
+	/* What it sent before the answer was dropped: it sends it again. */
+	vpcrypt_replay_start(&s->rp, ctr);
+	s->rx.sk = ln->rx.sk;	/* this sender's key, just made */
+	s->rx.peer_aes = ln->rx.peer_aes;
+	maybe_aes(s);
+	s->last_rx = now;
+	ln_add(ln, s, now);
+	return;
+bad:
+	ln->bad++;
+}
+
+/* A datagram that matched no session: maybe a new one. */
+static void
+ln_new_session(struct klisten *ln, uint8_t *buf, size_t len,
+    const struct sockaddr_storage *from, socklen_t fromlen, int64_t now)
+{
+	uint8_t sender[8];
+	uint64_t ctr;
+	uint32_t conv;
+	long n;
+	struct ksess *s;
+	const uint8_t *kp = buf;
+	size_t klen = len;
+
+	if (ln->stopped || ln->nsess >= ln->o.max_sessions)
+		goto bad;
+	if (ln->o.keyed) {
+		if (vpcrypt_peek(buf, len, sender, &ctr) == -1 ||
+		    !ln_sender_ok(ln, sender))
+			goto bad;
+		/* Opening in place is fine: unauthentic = dropped. */
+		if ((n = vpcrypt_open(&ln->rx, buf, len, sender, &ctr)) < 0)
+			goto bad;
+		/* Authentic: challenge an opener, drop the rest. */
+		if (!opens_session(buf + VPCRYPT_HDRLEN, (size_t)n, &conv))
+			goto bad;
+		ln_challenge(ln, sender, len, from, fromlen, now);
+		return;
+	}
+	if (!opens_session(kp, klen, &conv))
+		goto bad;
+	if (ln_find(ln, NULL, from, fromlen, conv) != NULL)
+		goto bad;
+	if ((s = ln_sess_new(ln, conv, from, fromlen, now)) == NULL)
+		goto bad;
+	ln_add(ln, s, now);
 	s->st.dgrams_in++;
 	(void)vpkcp_input(s->kcp, kp, klen, now32(now));
 	s->dirty = 1;
@@ -1047,6 +1241,12 @@ ln_datagram(struct klisten *ln, uint8_t *buf, size_t len,
 		return;
 	}
 	s = ln_find(ln, sender, from, fromlen, conv);
+	if (ln->o.keyed && vpcrypt_is_ctl(buf, len)) {
+		/* An answer; for a session that exists, a late duplicate. */
+		if (s == NULL)
+			ln_answer(ln, buf, len, from, fromlen, now);
+		return;
+	}
 	if (s == NULL) {
 		ln_new_session(ln, buf, len, from, fromlen, now);
 		return;
@@ -1175,6 +1375,8 @@ ln_close(struct vplink_listener *l)
 		}
 	close(ln->fd);
 	sodium_memzero(&ln->rx, sizeof(ln->rx));
+	sodium_memzero(&ln->ctx, sizeof(ln->ctx));
+	sodium_memzero(ln->secret, sizeof(ln->secret));
 	sodium_memzero(&ln->o, sizeof(ln->o));
 	free(ln);
 }
@@ -1257,8 +1459,12 @@ vplink_kcp_listen(const struct vpendpoint *ep, char *err, size_t errlen)
 	}
 	ln->fd = fd;
 	ln->o = *o;
-	if (o->keyed)
+	if (o->keyed) {
 		vpcrypt_rx_init(&ln->rx, o->psk, VPCRYPT_C2S);
+		randombytes_buf(ln->secret, sizeof(ln->secret));
+		vpcrypt_tx_init(&ln->ctx, o->psk, VPCRYPT_S2C,
+		    (uint32_t)time(NULL), VPCRYPT_SUITE_CHACHA);
+	}
 	txq_init(&ln->q, fd);
 	ln->l.ops = &ln_ops;
 	ln->l.ctx = ln;

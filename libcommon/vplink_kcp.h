@@ -5,12 +5,17 @@
  * socket (the listener) demultiplexing datagrams into sessions: keyed
  * mode by the sealed datagram's sender id (so a client whose address
  * changes is followed once its datagram authenticates), plain mode by
- * peer address and conv.  A session is created only for a datagram
- * that authenticates (keyed) or parses as KCP (plain).  A failed send
- * (EAGAIN, ENOBUFS, EPERM, ...) is a lost datagram, never an error.
+ * peer address and conv.  Plain mode creates a session for a datagram
+ * that opens a KCP conversation; keyed mode answers an authentic opener
+ * with a stateless challenge (a cookie bound to the sender id, address
+ * and time bucket) and creates the session only for the client's answer
+ * with a valid cookie, so recorded datagrams replayed later open
+ * nothing.  A keyed client latches the server's sender id from the
+ * first authentic datagram of its own conv.  A failed send (EAGAIN,
+ * ENOBUFS, EPERM, ...) is a lost datagram, never an error.
  *
- * Keyed mode seals every datagram with vpcrypt (XChaCha20-Poly1305,
- * replay window); plain mode is bare KCP, conv 0 from a client, as
+ * Keyed mode seals every datagram with vpcrypt (ChaCha20-Poly1305 or
+ * AES-256-GCM, replay window); plain mode is bare KCP, conv 0 from a client, as
  * vproxy expects, and is refused on non-loopback addresses unless
  * allow_plain is set.
  *

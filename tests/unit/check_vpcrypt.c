@@ -1,6 +1,7 @@
 /*
  * Unit tests for vpcrypt: seal/open, tampering, direction keys, the
- * replay window and its edges, key files and their permissions.
+ * replay window and its edges, key files and their permissions,
+ * control datagrams and the server's cookies.
  */
 #include <sys/stat.h>
 
@@ -210,6 +211,96 @@ START_TEST(replay_window)
 }
 END_TEST
 
+/* Control datagrams: bit 6 of the suite byte, authenticated. */
+START_TEST(control)
+{
+	struct vpcrypt_tx tx;
+	struct vpcrypt_rx rx;
+	uint8_t buf[256], copy[256], sender[8];
+	uint64_t ctr;
+	size_t len;
+
+	vpcrypt_tx_init(&tx, psk, VPCRYPT_S2C, 1000, VPCRYPT_SUITE_CHACHA);
+	vpcrypt_rx_init(&rx, psk, VPCRYPT_S2C);
+	len = vpcrypt_seal_ctl(&tx, buf, (const uint8_t *)"challenge", 9);
+	ck_assert_uint_eq(len, 9 + VPCRYPT_OVERHEAD);
+	ck_assert_int_eq(vpcrypt_is_ctl(buf, len), 1);
+	ck_assert_uint_eq(buf[15] & 0x3f, VPCRYPT_SUITE_CHACHA);
+	memcpy(copy, buf, len);
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), 9);
+	/* the flag cannot be cleared (nor set on a KCP datagram) */
+	copy[15] &= ~VPCRYPT_F_CTL;
+	ck_assert_int_eq(vpcrypt_is_ctl(copy, len), 0);
+	ck_assert_int_eq(vpcrypt_open(&rx, copy, len, sender, &ctr), -1);
+	len = vpcrypt_seal(&tx, buf, (const uint8_t *)"kcp", 3);
+	ck_assert_int_eq(vpcrypt_is_ctl(buf, len), 0);
+	buf[15] |= VPCRYPT_F_CTL;
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, len, sender, &ctr), -1);
+	ck_assert_int_eq(vpcrypt_is_ctl(buf, VPCRYPT_OVERHEAD - 1), 0);
+}
+END_TEST
+
+START_TEST(cookies)
+{
+	uint8_t secret[VPCRYPT_KEYLEN], other[VPCRYPT_KEYLEN];
+	uint8_t c[VPCRYPT_COOKIELEN], d[VPCRYPT_COOKIELEN];
+	const uint8_t sender[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	const uint8_t sender2[8] = { 1, 2, 3, 4, 5, 6, 7, 9 };
+	const char *a = "\x04\x12\x34\x7f\x00\x00\x01", *b = "\x04\x12\x35\x7f\x00\x00\x01";
+	size_t i;
+
+	for (i = 0; i < sizeof(secret); i++) {
+		secret[i] = (uint8_t)i;
+		other[i] = (uint8_t)(i + 1);
+	}
+	vpcrypt_cookie(c, secret, sender, a, 7, 1000);
+	/* this bucket and the next only */
+	ck_assert_int_eq(vpcrypt_cookie_check(c, secret, sender, a, 7, 1000, 0), 0);
+	ck_assert_int_eq(vpcrypt_cookie_check(c, secret, sender, a, 7, 1001, 0), 0);
+	ck_assert_int_eq(vpcrypt_cookie_check(c, secret, sender, a, 7, 1002, 0), -1);
+	ck_assert_int_eq(vpcrypt_cookie_check(c, secret, sender, a, 7, 999, 0), -1);
+	/* not before the floor */
+	ck_assert_int_eq(vpcrypt_cookie_check(c, secret, sender, a, 7, 1000, 1000), 0);
+	ck_assert_int_eq(vpcrypt_cookie_check(c, secret, sender, a, 7, 1000, 1001), -1);
+	/* another secret (a restarted server), sender, address */
+	ck_assert_int_eq(vpcrypt_cookie_check(c, other, sender, a, 7, 1000, 0), -1);
+	ck_assert_int_eq(vpcrypt_cookie_check(c, secret, sender2, a, 7, 1000, 0), -1);
+	ck_assert_int_eq(vpcrypt_cookie_check(c, secret, sender, b, 7, 1000, 0), -1);
+	/* a bucket relabelled, a bit flipped */
+	memcpy(d, c, sizeof(d));
+	d[0]++;
+	ck_assert_int_eq(vpcrypt_cookie_check(d, secret, sender, a, 7, 1001, 0), -1);
+	for (i = 4; i < VPCRYPT_COOKIELEN; i++) {
+		memcpy(d, c, sizeof(d));
+		d[i] ^= 0x10;
+		ck_assert_int_eq(vpcrypt_cookie_check(d, secret, sender, a, 7,
+		    1000, 0), -1);
+	}
+	/* bucket numbers wrap */
+	vpcrypt_cookie(c, secret, sender, a, 7, UINT32_MAX);
+	ck_assert_int_eq(vpcrypt_cookie_check(c, secret, sender, a, 7, 0,
+	    UINT32_MAX - 5), 0);
+}
+END_TEST
+
+START_TEST(replay_start)
+{
+	struct vpcrypt_replay r;
+
+	memset(&r, 0, sizeof(r));
+	vpcrypt_replay_start(&r, 7);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 1), -1);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 6), -1);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 7), -1);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 8), 0);
+	vpcrypt_replay_commit(&r, 10);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 9), 0);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 5), -1);
+	vpcrypt_replay_commit(&r, 9);
+	ck_assert_int_eq(vpcrypt_replay_check(&r, 9), -1);
+}
+END_TEST
+
 static char dir[64];
 
 static char *
@@ -321,6 +412,9 @@ suite(void)
 	tcase_add_test(tc, senders_differ);
 	tcase_add_test(tc, replay_window);
 	tcase_add_test(tc, key_files);
+	tcase_add_test(tc, control);
+	tcase_add_test(tc, cookies);
+	tcase_add_test(tc, replay_start);
 	suite_add_tcase(s, tc);
 	return s;
 }

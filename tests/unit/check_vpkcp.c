@@ -390,6 +390,52 @@ START_TEST(wire_vector)
 }
 END_TEST
 
+/* resend_now: every unacknowledged segment again, at once, RTO kept. */
+START_TEST(resend_now)
+{
+	struct vpkcp_config c;
+	struct vpkcp_stats st0, st1;
+	struct vpkcp *k;
+	uint8_t ack[24];
+	uint32_t sn;
+
+	vpkcp_config_default(&c);
+	c.mtu = 100;		/* one 76-byte segment per datagram */
+	k = vpkcp_new(5, &c, cap_cb, NULL, 100);
+	vpkcp_update(k, 100);
+	vpkcp_resend_now(k, 100);	/* nothing in flight: nothing sent */
+	nout = 0;
+	ck_assert_uint_eq(vpkcp_send(k, pattern(3 * 76, 1), 3 * 76), 3 * 76);
+	vpkcp_flush(k, 101);
+	ck_assert_uint_eq(nout, 3);
+	/* the peer ACKs sn 1 only */
+	memset(ack, 0, sizeof(ack));
+	ack[0] = 5;
+	ack[4] = VPKCP_CMD_ACK;
+	ack[6] = 0; ack[7] = 4;		/* wnd 1024 */
+	ack[8] = 101;			/* ts */
+	ack[12] = 1;			/* sn 1 */
+	ck_assert_int_eq(vpkcp_input(k, ack, sizeof(ack), 110), 0);
+	vpkcp_get_stats(k, &st0);
+	nout = 0;
+	vpkcp_resend_now(k, 120);
+	ck_assert_uint_eq(nout, 2);	/* sn 0 and 2 */
+	sn = (uint32_t)lastout[12] | (uint32_t)lastout[13] << 8;
+	ck_assert_uint_eq(sn, 2);
+	ck_assert_uint_eq(lastout[8], 120);	/* ts: now */
+	vpkcp_get_stats(k, &st1);
+	ck_assert_uint_eq(st1.retrans, st0.retrans + 2);
+	ck_assert_uint_eq(st1.lost, st0.lost);
+	ck_assert_int_eq(st1.rto, st0.rto);
+	ck_assert_int_eq(vpkcp_dead(k), 0);
+	/* nothing more is due right away */
+	nout = 0;
+	vpkcp_flush(k, 121);
+	ck_assert_uint_eq(nout, 0);
+	vpkcp_free(k);
+}
+END_TEST
+
 START_TEST(hostile_segments)
 {
 	struct vpkcp_config c;
@@ -826,6 +872,7 @@ suite(void)
 	tcase_add_test(tc, check_honours_cwnd);
 	tcase_add_test(tc, wire_vector);
 	tcase_add_test(tc, hostile_segments);
+	tcase_add_test(tc, resend_now);
 	tcase_add_test(tc, clean_both_ways);
 	tcase_add_loop_test(tc, lossy_profiles, 0, 4);
 	tcase_add_test(tc, lossy_cwnd_small_windows);

@@ -73,9 +73,9 @@ peer_socket(void)
 	return fd;
 }
 
-/* Lets the listener take in whatever has arrived. */
+/* Lets the listener take in whatever has arrived, its clock at now. */
 static void
-pump(void)
+pump_at(int64_t now, int wait_ms)
 {
 	struct pollfd pfd[VPLINK_MAXFDS];
 	int n, i;
@@ -83,10 +83,44 @@ pump(void)
 	for (i = 0; i < 3; i++) {
 		n = ln->ops->pollfds(ln, pfd, VPLINK_MAXFDS);
 		ck_assert_int_eq(n, 1);
-		if (poll(pfd, n, 50) <= 0)
+		if (poll(pfd, n, wait_ms) <= 0)
 			continue;
-		ck_assert_int_eq(ln->ops->events(ln, pfd, n, vpio_now_ms()), 0);
+		ck_assert_int_eq(ln->ops->events(ln, pfd, n, now), 0);
 	}
+}
+
+/* As pump_at, but returns as soon as nothing more is waiting. */
+static void
+pump_quick(int64_t now)
+{
+	struct pollfd pfd[VPLINK_MAXFDS];
+	int n, i;
+
+	for (i = 0; i < 100; i++) {
+		n = ln->ops->pollfds(ln, pfd, VPLINK_MAXFDS);
+		ck_assert_int_eq(n, 1);
+		if (poll(pfd, n, i == 0 ? 1000 : 0) <= 0)
+			break;
+		ck_assert_int_eq(ln->ops->events(ln, pfd, n, now), 0);
+	}
+}
+
+/* Reads and drops whatever fd has received. */
+static void
+drain(int fd)
+{
+	uint8_t buf[2048];
+	int i;
+
+	for (i = 0; i < 1000 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0;
+	    i++)
+		;
+}
+
+static void
+pump(void)
+{
+	pump_at(vpio_now_ms(), 50);
 }
 
 /* Receives one datagram within 200 ms; its length or -1. */
@@ -124,6 +158,59 @@ sealed(struct vpcrypt_tx *tx, uint8_t *out, uint32_t conv, uint8_t cmd,
 	    "hello" : NULL);
 
 	return vpcrypt_seal(tx, out, plain, n);
+}
+
+/*
+ * Receives the server's challenge to an opener of olen bytes sealed by
+ * tx: a control datagram no larger than the opener, naming tx's sender.
+ * Copies its cookie out.
+ */
+static void
+get_challenge(int fd, const struct vpcrypt_tx *tx, size_t olen,
+    uint8_t cookie[VPCRYPT_COOKIELEN])
+{
+	struct vpcrypt_rx rx;
+	uint8_t buf[2048], sender[8];
+	uint64_t ctr;
+	ssize_t n;
+
+	n = recv_reply(fd, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_le((size_t)n, olen);
+	ck_assert_int_eq(vpcrypt_is_ctl(buf, (size_t)n), 1);
+	vpcrypt_rx_init(&rx, psk, VPCRYPT_S2C);
+	ck_assert_int_eq(vpcrypt_open(&rx, buf, (size_t)n, sender, &ctr),
+	    8 + VPCRYPT_COOKIELEN);
+	ck_assert(memcmp(buf + 16, tx->sk.sender, 8) == 0);
+	memcpy(cookie, buf + 16 + 8, VPCRYPT_COOKIELEN);
+}
+
+/* Seals the answer to a challenge: cookie | conv. */
+static size_t
+answer(struct vpcrypt_tx *tx, uint8_t *out, const uint8_t *cookie,
+    uint32_t conv)
+{
+	uint8_t a[VPCRYPT_COOKIELEN + 4];
+
+	memcpy(a, cookie, VPCRYPT_COOKIELEN);
+	conv = htole32(conv);
+	memcpy(a + VPCRYPT_COOKIELEN, &conv, 4);
+	return vpcrypt_seal_ctl(tx, out, a, sizeof(a));
+}
+
+/* A keyed client's opening: opener, challenge, answer (sent from fd). */
+static void
+handshake(int fd, struct vpcrypt_tx *tx, uint32_t conv)
+{
+	uint8_t buf[512], cookie[VPCRYPT_COOKIELEN];
+	size_t n;
+
+	n = sealed(tx, buf, conv, VPKCP_CMD_PUSH, 0);
+	send(fd, buf, n, 0);
+	pump();
+	get_challenge(fd, tx, n, cookie);
+	send(fd, buf, answer(tx, buf, cookie, conv), 0);
+	pump();
 }
 
 static void
@@ -202,6 +289,7 @@ START_TEST(session_replay_follow_close)
 	uint64_t ctr;
 	long pl;
 	char data[16];
+	uint8_t data2[VPCRYPT_COOKIELEN];
 	int fd, fd2;
 
 	/* The server opens either suite whatever it sends with. */
@@ -212,12 +300,22 @@ START_TEST(session_replay_follow_close)
 	fd = peer_socket();
 	vpcrypt_rx_init(&key, psk, VPCRYPT_S2C);
 	txi(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+	/* the opener only gets a challenge; the answer opens the session */
 	flen = sealed(&tx, first, 0x1234, VPKCP_CMD_PUSH, 0);
 	send(fd, first, flen, 0);
+	pump();
+	no_session();
+	get_challenge(fd, &tx, flen, data2);
+	send(fd, buf, answer(&tx, buf, data2, 0x1234), 0);
 	pump();
 	l = ln->ops->accept(ln);
 	ck_assert_ptr_nonnull(l);
 	no_session();
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf)), -1);
+	/* the client sends its opener again (a new counter) */
+	n = sealed(&tx, buf, 0x1234, VPKCP_CMD_PUSH, 0);
+	send(fd, buf, n, 0);
+	pump();
 	/* the server ACKs, sealed for the other direction */
 	pl = recv_reply(fd, buf, sizeof(buf));
 	ck_assert_int_gt(pl, 0);
@@ -262,11 +360,13 @@ START_TEST(session_replay_follow_close)
 	ck_assert_int_eq(pl, 28);
 	ck_assert(memcmp(buf + 16 + 24, "back", 4) == 0);
 
-	/* closed: its opener replayed (even from elsewhere) opens nothing */
+	/* closed: its opener replayed (even from elsewhere) opens nothing,
+	 * not even a challenge */
 	l->ops->close(l);
 	send(fd, first, flen, 0);
 	pump();
 	no_session();
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf)), -1);
 	close(fd);
 	close(fd2);
 	ln->ops->close(ln);
@@ -364,6 +464,176 @@ START_TEST(client_ignores_old_session)
 }
 END_TEST
 
+/*
+ * Keyed: the server keeps no state for an opener and answers it with a
+ * challenge; only a fresh answer with a valid cookie (this server, this
+ * sender, this address, this or the last 30 s bucket) opens a session.
+ * A recorded opener and answer replayed later, to a restarted server or
+ * to another one with the same key, open nothing (rev5k 1, 1b).
+ */
+START_TEST(cookie_round_trip)
+{
+	struct vpcrypt_tx tx, tx2;
+	struct vplink *l;
+	uint8_t op[512], ans[512], buf[512], cookie[VPCRYPT_COOKIELEN];
+	uint8_t bad[VPCRYPT_COOKIELEN];
+	struct sockaddr_in sin;
+	size_t olen, alen, n;
+	int64_t t0 = vpio_now_ms();
+	int fd, fd2;
+
+	listen_with(1, 8);
+	fd = peer_socket();
+	fd2 = peer_socket();
+	txi(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+	olen = sealed(&tx, op, 0x77, VPKCP_CMD_PUSH, 0);
+	send(fd, op, olen, 0);
+	pump_at(t0, 50);
+	no_session();
+	get_challenge(fd, &tx, olen, cookie);
+	/* the same opener again: another challenge, still nothing kept */
+	send(fd, op, olen, 0);
+	pump_at(t0, 50);
+	no_session();
+	get_challenge(fd, &tx, olen, buf);
+	/* the client's other datagrams before the answer: dropped, no reply */
+	send(fd, buf, sealed(&tx, buf, 0x77, VPKCP_CMD_PUSH, 1), 0);
+	pump_at(t0, 50);
+	no_session();
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf)), -1);
+	/* a forged cookie */
+	memcpy(bad, cookie, sizeof(bad));
+	bad[VPCRYPT_COOKIELEN - 1] ^= 1;
+	send(fd, buf, answer(&tx, buf, bad, 0x77), 0);
+	/* the right cookie from another address */
+	send(fd2, buf, answer(&tx, buf, cookie, 0x77), 0);
+	/* the right cookie sealed by another sender */
+	txi(&tx2, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+	send(fd, buf, answer(&tx2, buf, cookie, 0x77), 0);
+	/* a KCP datagram sealed as control, an answer of the wrong size */
+	send(fd, buf, vpcrypt_seal_ctl(&tx, buf, op + 16, 24), 0);
+	pump_at(t0, 50);
+	no_session();
+	/* the right answer, two buckets (60 s) late */
+	alen = answer(&tx, ans, cookie, 0x77);
+	send(fd, ans, alen, 0);
+	pump_at(t0 + 60000, 50);
+	no_session();
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(recv_reply(fd2, buf, sizeof(buf)), -1);
+	/* the right answer within the next bucket: the session */
+	alen = answer(&tx, ans, cookie, 0x77);
+	send(fd, ans, alen, 0);
+	pump_at(t0 + 30000, 50);
+	l = ln->ops->accept(ln);
+	ck_assert_ptr_nonnull(l);
+	no_session();
+	/* its data, sent again, arrives */
+	send(fd, buf, sealed(&tx, buf, 0x77, VPKCP_CMD_PUSH, 0), 0);
+	pump_at(t0 + 30000, 50);
+	ck_assert_int_eq(l->ops->read(l, buf, sizeof(buf)), 5);
+	/* the answer replayed: nothing new */
+	send(fd, ans, alen, 0);
+	send(fd, op, olen, 0);
+	pump_at(t0 + 30000, 50);
+	no_session();
+	l->ops->close(l);
+	ln->ops->close(ln);
+
+	/* a restarted server (or another with the same key): the recorded
+	 * opener gets a challenge, the recorded answer opens nothing */
+	drain(fd);
+	listen_with(1, 8);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	send(fd, op, olen, 0);
+	pump_at(t0 + 30000, 50);
+	get_challenge(fd, &tx, olen, buf);
+	send(fd, ans, alen, 0);
+	pump_at(t0 + 30000, 50);
+	no_session();
+	/* a fresh client still gets in */
+	txi(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+	handshake(fd, &tx, 0x78);
+	l = ln->ops->accept(ln);
+	ck_assert_ptr_nonnull(l);
+	n = sealed(&tx, buf, 0x78, VPKCP_CMD_PUSH, 0);
+	send(fd, buf, n, 0);
+	pump();
+	ck_assert_int_eq(l->ops->read(l, buf, sizeof(buf)), 5);
+	l->ops->close(l);
+	close(fd);
+	close(fd2);
+	ln->ops->close(ln);
+}
+END_TEST
+
+/*
+ * Keyed: a closed session's sender is refused while it is among the
+ * last 1024 closed; once more have closed, its recorded answer is still
+ * refused: cookies from buckets it could hold are (rev5k 10).
+ */
+START_TEST(cookie_after_ring)
+{
+	struct vpcrypt_tx tx, victim;
+	struct vplink *l;
+	uint8_t op[512], ans[512], buf[512], cookie[VPCRYPT_COOKIELEN];
+	size_t olen, alen, n;
+	int64_t t0 = vpio_now_ms();
+	int fd, i;
+
+	listen_with(1, 8);
+	fd = peer_socket();
+	txi(&victim, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+	olen = sealed(&victim, op, 0x99, VPKCP_CMD_PUSH, 0);
+	send(fd, op, olen, 0);
+	pump_at(t0, 50);
+	get_challenge(fd, &victim, olen, cookie);
+	alen = answer(&victim, ans, cookie, 0x99);
+	send(fd, ans, alen, 0);
+	pump_at(t0, 50);
+	l = ln->ops->accept(ln);
+	ck_assert_ptr_nonnull(l);
+	l->ops->close(l);
+	/* 1024 other sessions open and close within the same bucket */
+	for (i = 0; i < 1024; i++) {
+		txi(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+		n = sealed(&tx, buf, 1000 + i, VPKCP_CMD_PUSH, 0);
+		send(fd, buf, n, 0);
+		pump_quick(t0);
+		get_challenge(fd, &tx, n, cookie);
+		send(fd, buf, answer(&tx, buf, cookie, 1000 + i), 0);
+		pump_quick(t0);
+		l = ln->ops->accept(ln);
+		ck_assert_ptr_nonnull(l);
+		l->ops->close(l);
+	}
+	/* the victim's recorded opener and answer: nothing */
+	send(fd, op, olen, 0);
+	pump_at(t0, 50);
+	(void)recv_reply(fd, buf, sizeof(buf));
+	send(fd, ans, alen, 0);
+	pump_at(t0, 50);
+	no_session();
+	/* two buckets on, new clients get in again */
+	txi(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+	n = sealed(&tx, buf, 5, VPKCP_CMD_PUSH, 0);
+	send(fd, buf, n, 0);
+	pump_at(t0 + 60000, 50);
+	get_challenge(fd, &tx, n, cookie);
+	send(fd, buf, answer(&tx, buf, cookie, 5), 0);
+	pump_at(t0 + 60000, 50);
+	l = ln->ops->accept(ln);
+	ck_assert_ptr_nonnull(l);
+	l->ops->close(l);
+	close(fd);
+	ln->ops->close(ln);
+}
+END_TEST
+
 START_TEST(session_limit)
 {
 	struct vpcrypt_tx tx;
@@ -373,11 +643,15 @@ START_TEST(session_limit)
 
 	listen_with(1, 2);
 	fd = peer_socket();
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 2; i++) {
 		txi(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
-		send(fd, buf, sealed(&tx, buf, 100 + i, VPKCP_CMD_PUSH, 0), 0);
+		handshake(fd, &tx, 100 + i);
 	}
+	/* full: a third opener gets no challenge */
+	txi(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
+	send(fd, buf, sealed(&tx, buf, 102, VPKCP_CMD_PUSH, 0), 0);
 	pump();
+	ck_assert_int_eq(recv_reply(fd, buf, sizeof(buf)), -1);
 	a = ln->ops->accept(ln);
 	b = ln->ops->accept(ln);
 	ck_assert_ptr_nonnull(a);
@@ -386,8 +660,7 @@ START_TEST(session_limit)
 	/* one closes: room for a new one */
 	a->ops->close(a);
 	txi(&tx, psk, VPCRYPT_C2S, (uint32_t)time(NULL));
-	send(fd, buf, sealed(&tx, buf, 200, VPKCP_CMD_PUSH, 0), 0);
-	pump();
+	handshake(fd, &tx, 200);
 	a = ln->ops->accept(ln);
 	ck_assert_ptr_nonnull(a);
 	a->ops->close(a);
@@ -525,6 +798,9 @@ suite(void)
 	tcase_add_loop_test(tc, session_replay_follow_close, 0, 2);
 	tcase_add_test(tc, session_limit);
 	tcase_add_test(tc, client_ignores_old_session);
+	tcase_add_test(tc, cookie_round_trip);
+	tcase_add_test(tc, cookie_after_ring);
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, plain_sessions);
 	tcase_add_test(tc, options);
 	tcase_add_test(tc, plain_refused_off_loopback);
