@@ -143,6 +143,7 @@ static void	reap(void);
 static void	ended(struct slot *);
 static void	engine_read(void);
 static void	engine_gone(const char *);
+static void	engine_status(int, char *, size_t);
 static int	to_engine(struct slot *);
 static void	engine_flush(void);
 static void	free_slot(struct slot *);
@@ -929,12 +930,7 @@ reap(void)
 				char why[64];
 
 				engine_pid = -1;
-				if (WIFSIGNALED(st))
-					snprintf(why, sizeof(why), "was killed "
-					    "by signal %d", WTERMSIG(st));
-				else
-					snprintf(why, sizeof(why), "exited %d",
-					    WEXITSTATUS(st));
+				engine_status(st, why, sizeof(why));
 				engine_gone(why);
 			}
 			continue;
@@ -1023,8 +1019,37 @@ engine_read(void)
 		if (n < 128)
 			return;
 	}
-	if (n == -1)
-		engine_gone("closed its control socket");
+	if (n == -1) {
+		char why[64];
+		pid_t r = 0;
+		int est, k;
+
+		/*
+		 * The socket closes as the engine exits: how it ended, if
+		 * it can be reaped within 100 ms.
+		 */
+		for (k = 0; k < 20 && engine_pid > 0; k++) {
+			if ((r = waitpid(engine_pid, &est, WNOHANG)) != 0)
+				break;
+			(void)poll(NULL, 0, 5);
+		}
+		if (engine_pid > 0 && r == engine_pid) {
+			engine_pid = -1;
+			engine_status(est, why, sizeof(why));
+		} else
+			snprintf(why, sizeof(why), "closed its control socket");
+		engine_gone(why);
+	}
+}
+
+/* How the engine ended, for engine_gone(). */
+static void
+engine_status(int st, char *why, size_t n)
+{
+	if (WIFSIGNALED(st))
+		snprintf(why, n, "was killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(why, n, "exited %d", WEXITSTATUS(st));
 }
 
 /*

@@ -13,6 +13,9 @@ if ! strace -qq -o /dev/null true 2>/dev/null; then
 	finish
 fi
 VPL=$(command -v vp-listen)
+# LeakSanitizer cannot run under ptrace (sanitizer builds)
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+export ASAN_OPTIONS
 
 # child_of PID: PID's child running vp-listen (strace's tracee, once it
 # has exec'd), bounded wait.
