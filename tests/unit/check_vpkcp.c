@@ -396,7 +396,7 @@ START_TEST(resend_now)
 	struct vpkcp_config c;
 	struct vpkcp_stats st0, st1;
 	struct vpkcp *k;
-	uint8_t ack[24];
+	uint8_t ack[24], *data = pattern(3 * 76, 1);
 	uint32_t sn;
 
 	vpkcp_config_default(&c);
@@ -405,7 +405,8 @@ START_TEST(resend_now)
 	vpkcp_update(k, 100);
 	vpkcp_resend_now(k, 100);	/* nothing in flight: nothing sent */
 	nout = 0;
-	ck_assert_uint_eq(vpkcp_send(k, pattern(3 * 76, 1), 3 * 76), 3 * 76);
+	ck_assert_uint_eq(vpkcp_send(k, data, 3 * 76), 3 * 76);
+	free(data);
 	vpkcp_flush(k, 101);
 	ck_assert_uint_eq(nout, 3);
 	/* the peer ACKs sn 1 only */
