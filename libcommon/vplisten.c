@@ -281,23 +281,25 @@ unix_addr(struct sockaddr_un *sun, socklen_t *len, const char *p)
 }
 
 /*
- * The address of the file "s" in the private directory (descriptor
- * tdfd, name tname in dir): through /proc/self/fd, so that no path an
- * other user may rename is walked, or by its path without /proc (then a
- * directory swapped in meanwhile makes the later fstatat() fail, never
- * act on another file). 0 or -1.
+ * The address of the file base in the private directory (descriptor
+ * tdfd, name tname in dir): through /proc/self/fd, so that no path that
+ * someone else may rename is walked (with dir/tname, a symbolic link put
+ * in place of our directory would have bind() create the socket in a
+ * directory of their choosing). Without /proc, by its path: a directory
+ * renamed away meanwhile then makes the fchownat()/fstatat() on tdfd
+ * fail, so nothing is ever done to a file elsewhere. 0 or -1.
  */
 static int
 priv_addr(struct sockaddr_un *sun, socklen_t *len, int tdfd,
-    const char *dir, const char *tname)
+    const char *dir, const char *tname, const char *base)
 {
 	char p[sizeof(sun->sun_path)];
 	int r;
 
 	if (access("/proc/self/fd", X_OK) == 0)
-		r = snprintf(p, sizeof(p), "/proc/self/fd/%d/s", tdfd);
+		r = snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", tdfd, base);
 	else
-		r = snprintf(p, sizeof(p), "%s/%s/s", dir, tname);
+		r = snprintf(p, sizeof(p), "%s/%s/%s", dir, tname, base);
 	if (r < 0 || (size_t)r >= sizeof(p))
 		return -1;
 	return unix_addr(sun, len, p);
@@ -350,7 +352,7 @@ priv_dir(int pfd, char *tname, size_t n)
 }
 
 /*
- * Moves the listening socket "s" of tdfd to base in pfd (path: its
+ * Moves the listening socket base of tdfd to base in pfd (path: its
  * full path) without ever replacing a live socket or anything that is
  * not a socket. 0, or -1 with errno (EADDRINUSE, EEXIST, other).
  */
@@ -368,13 +370,13 @@ place(int tdfd, int pfd, const char *base, const char *path,
 		return -1;
 	}
 	for (tries = 0; tries < 4; tries++) {
-		if (renameat2(tdfd, "s", pfd, base, RENAME_NOREPLACE) == 0)
+		if (renameat2(tdfd, base, pfd, base, RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno == EINVAL || errno == ENOSYS) {
 			/* No RENAME_NOREPLACE here: a smaller window. */
 			if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) ==
 			    -1 && errno == ENOENT)
-				return renameat(tdfd, "s", pfd, base);
+				return renameat(tdfd, base, pfd, base);
 			errno = EEXIST;
 		}
 		if (errno != EEXIST)
@@ -403,20 +405,20 @@ place(int tdfd, int pfd, const char *base, const char *path,
 		 * swap it): a live socket that another listener put there
 		 * meanwhile goes back.
 		 */
-		if (renameat2(tdfd, "s", pfd, base, RENAME_EXCHANGE) == -1) {
+		if (renameat2(tdfd, base, pfd, base, RENAME_EXCHANGE) == -1) {
 			if (errno == ENOENT)
 				continue;
 			if (errno != EINVAL && errno != ENOSYS)
 				return -1;
-			return renameat(tdfd, "s", pfd, base);
+			return renameat(tdfd, base, pfd, base);
 		}
 		if (unix_live(priv, privlen) == 1) {
-			(void)renameat2(tdfd, "s", pfd, base,
+			(void)renameat2(tdfd, base, pfd, base,
 			    RENAME_EXCHANGE);
 			errno = EADDRINUSE;
 			return -1;
 		}
-		(void)unlinkat(tdfd, "s", 0);
+		(void)unlinkat(tdfd, base, 0);
 		return 0;
 	}
 	errno = EADDRINUSE;
@@ -500,7 +502,7 @@ open_unix(struct vplisten *l, const struct vpendpoint *ep, int backlog,
 		e = errno;
 		goto fail;
 	}
-	if (priv_addr(&priv, &privlen, tdfd, dir, tname) == -1) {
+	if (priv_addr(&priv, &privlen, tdfd, dir, tname, base) == -1) {
 		e = ENAMETOOLONG;
 		goto fail;
 	}
@@ -518,19 +520,19 @@ open_unix(struct vplisten *l, const struct vpendpoint *ep, int backlog,
 	if (r == -1)
 		goto fail;
 	if ((uid != (unsigned)-1 || gid != (unsigned)-1) &&
-	    fchownat(tdfd, "s", (uid_t)uid, (gid_t)gid,
+	    fchownat(tdfd, base, (uid_t)uid, (gid_t)gid,
 	    AT_SYMLINK_NOFOLLOW) == -1) {
 		e = errno;
 		what = "chown";
 		goto fail;
 	}
-	if (ep->mode != -1 && fchmodat(tdfd, "s", (mode_t)ep->mode, 0) == -1) {
+	if (ep->mode != -1 && fchmodat(tdfd, base, (mode_t)ep->mode, 0) == -1) {
 		e = errno;
 		what = "chmod";
 		goto fail;
 	}
 	if (listen(fd, backlog) == -1 ||
-	    fstatat(tdfd, "s", &st, AT_SYMLINK_NOFOLLOW) == -1) {
+	    fstatat(tdfd, base, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		e = errno;
 		what = "listen";
 		goto fail;
@@ -558,7 +560,7 @@ open_unix(struct vplisten *l, const struct vpendpoint *ep, int backlog,
 
 fail:
 	if (tdfd != -1) {
-		(void)unlinkat(tdfd, "s", 0);
+		(void)unlinkat(tdfd, base, 0);
 		(void)unlinkat(pfd, tname, AT_REMOVEDIR);
 		close(tdfd);
 	}

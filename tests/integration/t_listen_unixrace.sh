@@ -72,6 +72,31 @@ want="600 $(id -un)"
 wait "$SP" 2>/dev/null
 rm -f "$D/sock" "$D/sock.moved"
 
+# 1b. The private directory renamed away and replaced by a symbolic link
+# to another directory while bind() is delayed 0.5 s: nothing is created
+# in that other directory, and the socket still ends up at the path.
+mkdir "$T/elsewhere"
+bg strace -qq -f -o /dev/null -e trace=bind -e inject=bind:delay_enter=500000 \
+    "$VPL" -N 3 "unix:$D/s2,$OPTS" sh -c 'echo served' 3>"$T/r1b" 2>"$T/e1b"
+SP=$LASTPID
+VP=$(child_of "$SP")
+i=0
+while [ $i -lt 200 ] && [ -z "$(ls -A "$D" | grep '^\.vp-listen')" ]; do
+	kill -0 "$SP" 2>/dev/null || break
+	i=$((i + 1))
+	sleep 0.02
+done
+pd=$(ls -A "$D" | grep '^\.vp-listen' | head -1)
+[ -n "$pd" ] && mv "$D/$pd" "$D/moved" && ln -s "$T/elsewhere" "$D/$pd"
+until_file -s "$T/r1b" "$SP"
+out=$(ncat -U --recv-only "$D/s2" </dev/null 2>/dev/null)
+[ -n "$pd" ] && [ -z "$(ls -A "$T/elsewhere")" ] && [ "$out" = served ] && \
+    ok "unix: the private directory swapped for a symlink: nothing created elsewhere, socket at the path" || \
+    { notok "unix: private dir swap ('$pd'): elsewhere has '$(ls -A "$T/elsewhere")', path answers '$out'"; cat "$T/e1b"; }
+[ -n "$VP" ] && kill "$VP" 2>/dev/null
+wait "$SP" 2>/dev/null
+rm -rf "$D"/* "$D"/.vp-listen* 2>/dev/null
+
 # 2. Listener A is held 1 s between bind() and listen(); B starts
 # meanwhile. Exactly one of them may own the path; the other exits 69.
 S=$T/race.sock
