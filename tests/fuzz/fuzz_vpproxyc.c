@@ -3,8 +3,8 @@
  * byte picks the parser; the rest is the input. Invariants: a parser
  * never claims more bytes than it was given; a complete reply stays
  * complete (same length) when more bytes follow it, and every proper
- * prefix of it is "need more"; a parsed URL formats without its
- * password; a rejected URL always carries a reason.
+ * prefix of it is "need more"; a parsed URL formats the same whatever
+ * its password; a rejected URL always carries a reason.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,8 +24,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    vpproxyc_socks5_auth_parse, vpproxyc_socks5_reply_parse,
 	    vpproxyc_socks4_reply_parse, vpproxyc_http_reply_parse };
 	struct vppx_reply r;
-	struct vpproxy px;
-	char err[256], str[600], pw[300], *s, *more;
+	struct vpproxy px, q;
+	char err[256], str[600], str2[600], *s, *more;
 	ssize_t n, m;
 	size_t i;
 
@@ -60,11 +60,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size - 1] = '\0';
 	if (vpproxyc_parse(s, &px, err, sizeof(err)) == 0) {
 		vpproxyc_str(&px, str, sizeof(str));
-		/* the URL form ":PASS@" never shows */
-		snprintf(pw, sizeof(pw), ":%s@", px.pass);
-		if (px.auth && px.pass[0] != '\0' &&
-		    strstr(strstr(str, "://") + 3, pw) != NULL)
-			abort();
+		/*
+		 * The password never shows: the string is the same with
+		 * another one (searching it for ":PASS@" was wrong: a unix
+		 * path, shown whole, may hold those bytes itself).
+		 */
+		if (px.auth && px.pass[0] != '\0') {
+			q = px;
+			snprintf(q.pass, sizeof(q.pass), "%s",
+			    strcmp(px.pass, "Z") == 0 ? "Yy" : "Z");
+			vpproxyc_str(&q, str2, sizeof(str2));
+			if (strcmp(str, str2) != 0)
+				abort();
+			vpproxyc_clear(&q);
+		}
 		vpproxyc_clear(&px);
 	} else if (err[0] == '\0')
 		abort();
