@@ -366,6 +366,10 @@ add_list(struct comp *c, const char *path, uint32_t cond, int isip)
 			fclose(f);
 		return rc;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		fclose(f);
+		return cerr(c, "%s: not a regular file", path);
+	}
 	if (!perm_ok(&st)) {
 		fclose(f);
 		return cerr(c, "%s: writable by group or others; refusing a "
@@ -377,6 +381,7 @@ add_list(struct comp *c, const char *path, uint32_t cond, int isip)
 	}
 	c->file = path;
 	c->line = 0;
+	errno = 0;
 	while ((n = getline(&line, &cap, f)) != -1) {
 		c->line++;
 		if ((p = strchr(line, '#')) != NULL)
@@ -403,8 +408,14 @@ add_list(struct comp *c, const char *path, uint32_t cond, int isip)
 		if (rc == -1)
 			break;
 	}
-	if (rc == 0 && ferror(f))
-		rc = cerr(c, "read error");
+	if (rc == 0 && ferror(f)) {
+		/* named at the rules line that names the list */
+		int rerr = errno != 0 ? errno : EIO;
+
+		c->file = ofile;
+		c->line = oline;
+		rc = cerr(c, "%s: read error: %s", path, strerror(rerr));
+	}
 	free(line);
 	fclose(f);
 	if (rc == 0) {

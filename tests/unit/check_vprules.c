@@ -518,6 +518,23 @@ START_TEST(list_errors)
 	    strstr(err, "writable by group or others") != NULL, "%s", err);
 	chmod(dl, 0644);
 	ck_assert_int_eq(vprules_compile(path, err, sizeof(err)), 0);
+	/*
+	 * A list that is a directory, or fails to read: the rules line
+	 * that names it, and why (was "DIR:0: read error": found by
+	 * fuzz_vprules with domain-list:/).
+	 */
+	snprintf(text, sizeof(text), "outbound a direct\nroute a domain-list:%s\n"
+	    "default a\n", dir);
+	put(path, text);
+	ck_assert_int_eq(vprules_compile(path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "rules:2:") != NULL &&
+	    strstr(err, "not a regular file") != NULL, "%s", err);
+	snprintf(text, sizeof(text), "outbound a direct\nroute a ip-list:%s\n"
+	    "default a\n", "/proc/self/mem");
+	put(path, text);
+	ck_assert_int_eq(vprules_compile(path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "rules:2:") != NULL &&
+	    strstr(err, "read error: ") != NULL, "%s", err);
 }
 END_TEST
 
