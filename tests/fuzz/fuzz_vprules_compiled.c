@@ -116,7 +116,7 @@ setup(void)
 	    "outbound direct direct\n"
 	    "outbound ex exec vp-dial %%h %%p\n"
 	    "outbound early exec-early nc %%h %%p\n"
-	    "outbound up socks5 tcp:127.0.0.1:1080\n"
+	    "outbound up socks5 127.0.0.1:1080\n"
 	    "outbound no reject\n"
 	    "outbound hole blackhole\n"
 	    "route no domain:blocked.example full:ads.example\n"
