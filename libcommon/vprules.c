@@ -468,10 +468,13 @@ item_new(struct comp *c, int kind)
 /*
  * A regexp: is compiled by the C library, whose automaton holds a copy
  * of a repeated subexpression per bound of an interval and one more per
- * '+' (glibc: "b++++" doubles with each '+', 2^20 copies are 700 MB).
- * re_cost() bounds that size; a regexp over RE_COSTMAX is refused, and
- * so are a file's over RE_TOTALMAX in all (a process that matches them
- * keeps every one compiled).
+ * '+' (glibc: "b++++" doubles with each '+', 2^20 copies are 700 MB),
+ * and for each node the nodes reachable without input: quadratic in
+ * the optional ('*', '?', {0,m}) copies in a row ("(b*){5000}" is 200
+ * MB, "b*" and 11 '+' 250 MB and 1.5 s). re_cost() bounds both; a
+ * regexp over RE_COSTMAX is refused, and so are a file's over
+ * RE_TOTALMAX in all (a process that matches them keeps every one
+ * compiled).
  */
 #define RE_COSTMAX	10000
 #define RE_TOTALMAX	50000
@@ -510,58 +513,94 @@ re_bracket(const char *s)
 
 /*
  * re_interval(): parses "{n}", "{n,}", "{,m}" or "{n,m}" at *sp into
- * *mul (how many copies of the atom: the larger bound plus one, capped);
- * returns 1 and advances *sp, or 0 when it is no interval.
+ * *mul (how many copies of the atom: the larger bound plus one, capped),
+ * *opt (1 when some copies are optional) and *none (1 when no copy need
+ * match); returns 1 and advances *sp, or 0 when it is no interval.
  */
 static int
-re_interval(const char **sp, unsigned long *mul)
+re_interval(const char **sp, unsigned long *mul, int *opt, int *none)
 {
 	const char *s = *sp + 1;
-	unsigned long v, max = 0;
-	int digits = 0, i;
+	unsigned long v[2] = { 0, 0 };
+	int digits = 0, nd[2] = { 0, 0 }, comma = 0, i;
 
 	for (i = 0; i < 2; i++) {
-		for (v = 0; *s >= '0' && *s <= '9'; s++, digits++)
-			if ((v = v * 10 + (unsigned long)(*s - '0')) > 65535)
-				v = 65535;
-		if (v > max)
-			max = v;
+		for (; *s >= '0' && *s <= '9'; s++, nd[i]++)
+			if ((v[i] = v[i] * 10 + (unsigned long)(*s - '0')) >
+			    65535)
+				v[i] = 65535;
+		digits += nd[i];
 		if (i > 0 || *s != ',')
 			break;
+		comma = 1;
 		s++;
 	}
 	if (*s != '}' || digits == 0)
 		return 0;
 	*sp = s + 1;
-	*mul = max + 1;
+	*mul = (v[0] > v[1] ? v[0] : v[1]) + 1;
+	*opt = comma && (nd[1] == 0 || v[1] > v[0]);
+	*none = v[0] == 0;
 	return 1;
 }
 
 /*
- * re_cost(): an upper bound on the automaton's size for the ERE at *sp
- * (alternatives add, repetitions multiply), at most RE_COSTMAX + 1 (also
- * for nesting deeper than RE_DEPTHMAX). Inside a group (depth > 0) it
+ * A subexpression's size: nodes; nodes inside optional copies; nodes
+ * reachable from its start without input (e), and the most reachable
+ * so from any point in it (emax); whether it may match nothing.
+ */
+struct re_size {
+	unsigned long	n, z, e, emax;
+	int		nul;
+};
+
+static unsigned long
+re_max(unsigned long a, unsigned long b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * re_size(): bounds for the ERE at *sp (alternatives and sequences
+ * add, repetitions multiply), each at most RE_COSTMAX + 1 (also for
+ * nesting deeper than RE_DEPTHMAX). Inside a group (depth > 0) it
  * stops at the group's ')'; *sp is left where it stopped.
  */
-static unsigned long
-re_cost(const char **sp, int depth)
+static struct re_size
+re_size(const char **sp, int depth)
 {
 	const char *s = *sp;
-	unsigned long total = 0, branch = 0, atom, mul;
+	struct re_size t = { 0, 0, 0, 0, 0 }, a, g;
+	unsigned long mul, run = 0, be = 0;
+	int opt, none, head = 1, bnul = 1;
 
-	if (depth > RE_DEPTHMAX)
-		return RE_COSTMAX + 1;
-	while (*s != '\0' && (*s != ')' || depth == 0)) {
-		if (*s == '|') {
-			total = re_sat(total + branch);
-			branch = 0;
+	if (depth > RE_DEPTHMAX) {
+		t.n = t.z = t.e = t.emax = RE_COSTMAX + 1;
+		return t;
+	}
+	for (;;) {
+		if (*s == '\0' || (*s == ')' && depth > 0) || *s == '|') {
+			/* a branch ends: alternatives add */
+			t.e = re_sat(t.e + be);
+			t.nul |= bnul;
+			t.emax = re_max(t.emax, t.e);
+			if (*s != '|')
+				break;
 			s++;
+			run = be = 0;
+			head = bnul = 1;
 			continue;
 		}
-		atom = 1;
+		memset(&a, 0, sizeof(a));
+		a.n = a.e = a.emax = 1;
 		if (*s == '(') {
 			s++;
-			atom = re_sat(re_cost(&s, depth + 1) + 1);
+			g = re_size(&s, depth + 1);
+			a.n = re_sat(g.n + 1);
+			a.z = g.z;
+			a.e = re_sat(g.e + 1);
+			a.emax = re_max(g.emax, a.e);
+			a.nul = g.nul;
 			if (*s == ')')
 				s++;
 		} else if (*s == '[')
@@ -573,30 +612,59 @@ re_cost(const char **sp, int depth)
 		for (;;) {
 			if (*s == '*' || *s == '+' || *s == '?') {
 				mul = 2;
+				opt = 1;
+				none = *s != '+';
 				s++;
-			} else if (*s != '{' || !re_interval(&s, &mul))
+			} else if (*s != '{' ||
+			    !re_interval(&s, &mul, &opt, &none))
 				break;
-			atom = re_sat(atom * mul);
+			a.z = re_sat((opt ? a.n + a.z : a.z) * mul);
+			a.n = re_sat(a.n * mul);
+			if (a.z > a.n)
+				a.z = a.n;
+			/* copies that may match nothing are crossed in a row */
+			a.e = re_sat(a.nul ? a.e * mul : a.e + 1);
+			a.emax = re_max(a.emax, a.e);
+			a.nul = a.nul || none;
 		}
-		branch = re_sat(branch + atom);
+		t.n = re_sat(t.n + a.n);
+		t.z = re_sat(t.z + a.z);
+		t.emax = re_max(t.emax, re_max(a.emax, re_sat(run + a.e)));
+		run = a.nul ? re_sat(run + a.e) : 0;
+		if (head) {
+			be = re_sat(be + a.e);
+			head = a.nul;
+		}
+		bnul = bnul && a.nul;
 	}
 	*sp = s;
-	return re_sat(total + branch);
+	return t;
+}
+
+/*
+ * re_cost(): the nodes, or the nodes in optional copies times the most
+ * reachable without input (the closures glibc keeps) / 100.
+ */
+static unsigned long
+re_cost(const char *re)
+{
+	struct re_size r = re_size(&re, 0);
+
+	return re_max(r.n, re_sat(r.z * r.emax / 100));
 }
 
 /* 1 when regexp re is small enough to compile (re_cost()), else 0. */
 static int
 re_ok(const char *re)
 {
-	return re_cost(&re, 0) <= RE_COSTMAX;
+	return re_cost(re) <= RE_COSTMAX;
 }
 
 /* re_ok() for the compiler, which also counts the file's total. */
 static int
 re_check(struct comp *c, const char *re)
 {
-	const char *s = re;
-	unsigned long n = re_cost(&s, 0);
+	unsigned long n = re_cost(re);
 
 	if (n > RE_COSTMAX)
 		return cerr(c, "regexp '%.80s' too complex (over %d states "

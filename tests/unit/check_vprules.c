@@ -402,6 +402,8 @@ START_TEST(regexp_too_complex)
 		"a\\{9999\\}b",
 		"[[:alpha:]]{1,9}[]{]{2}",
 		"x{9998}",
+		"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$",
+		"([a-z]*\\.)*example\\.com$",
 	};
 	static const char *complex[] = {
 		"b++++++++++++++++",
@@ -409,6 +411,9 @@ START_TEST(regexp_too_complex)
 		"((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",
 		"x{10000}",
 		"(a|b{100}){200}",
+		/* closures: optional copies in a row (250 MB, 200 MB) */
+		"b*+++++++++++",
+		"(b*){5000}",
 	};
 	char text[256];
 	size_t i;
