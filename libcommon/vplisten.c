@@ -352,13 +352,13 @@ priv_dir(int pfd, char *tname, size_t n)
 }
 
 /*
- * Moves the listening socket base of tdfd to base in pfd (path: its
+ * Moves the listening socket iname of tdfd to base in pfd (path: its
  * full path) without ever replacing a live socket or anything that is
  * not a socket. 0, or -1 with errno (EADDRINUSE, EEXIST, other).
  */
 static int
-place(int tdfd, int pfd, const char *base, const char *path,
-    const struct sockaddr_un *priv, socklen_t privlen)
+place(int tdfd, int pfd, const char *iname, const char *base,
+    const char *path, const struct sockaddr_un *priv, socklen_t privlen)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -370,13 +370,13 @@ place(int tdfd, int pfd, const char *base, const char *path,
 		return -1;
 	}
 	for (tries = 0; tries < 4; tries++) {
-		if (renameat2(tdfd, base, pfd, base, RENAME_NOREPLACE) == 0)
+		if (renameat2(tdfd, iname, pfd, base, RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno == EINVAL || errno == ENOSYS) {
 			/* No RENAME_NOREPLACE here: a smaller window. */
 			if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) ==
 			    -1 && errno == ENOENT)
-				return renameat(tdfd, base, pfd, base);
+				return renameat(tdfd, iname, pfd, base);
 			errno = EEXIST;
 		}
 		if (errno != EEXIST)
@@ -405,20 +405,20 @@ place(int tdfd, int pfd, const char *base, const char *path,
 		 * swap it): a live socket that another listener put there
 		 * meanwhile goes back.
 		 */
-		if (renameat2(tdfd, base, pfd, base, RENAME_EXCHANGE) == -1) {
+		if (renameat2(tdfd, iname, pfd, base, RENAME_EXCHANGE) == -1) {
 			if (errno == ENOENT)
 				continue;
 			if (errno != EINVAL && errno != ENOSYS)
 				return -1;
-			return renameat(tdfd, base, pfd, base);
+			return renameat(tdfd, iname, pfd, base);
 		}
 		if (unix_live(priv, privlen) == 1) {
-			(void)renameat2(tdfd, base, pfd, base,
+			(void)renameat2(tdfd, iname, pfd, base,
 			    RENAME_EXCHANGE);
 			errno = EADDRINUSE;
 			return -1;
 		}
-		(void)unlinkat(tdfd, base, 0);
+		(void)unlinkat(tdfd, iname, 0);
 		return 0;
 	}
 	errno = EADDRINUSE;
@@ -442,7 +442,7 @@ open_unix(struct vplisten *l, const struct vpendpoint *ep, int backlog,
 	unsigned uid = (unsigned)-1, gid = (unsigned)-1;
 	size_t plen = strlen(ep->path);
 	char dir[VPEP_PATHMAX], tname[32];
-	const char *base, *slash, *what = "cannot create the socket";
+	const char *base, *iname, *slash, *what = "cannot create the socket";
 	mode_t omask = 0;
 	int fd = -1, pfd = -1, tdfd = -1, e, r;
 
@@ -496,15 +496,23 @@ open_unix(struct vplisten *l, const struct vpendpoint *ep, int backlog,
 	    strcmp(base, "..") == 0)
 		return fail(err, errlen, EISDIR, "unix:%s: not a file name",
 		    ep->path);
+	iname = base;
 
 	if ((pfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    (tdfd = priv_dir(pfd, tname, sizeof(tname))) == -1) {
 		e = errno;
 		goto fail;
 	}
+	/*
+	 * Bound under its own name (so ss(8) shows it), or under a short
+	 * one when that does not fit in a socket address this way.
+	 */
 	if (priv_addr(&priv, &privlen, tdfd, dir, tname, base) == -1) {
-		e = ENAMETOOLONG;
-		goto fail;
+		iname = "s";
+		if (priv_addr(&priv, &privlen, tdfd, dir, tname, iname) == -1) {
+			e = ENAMETOOLONG;
+			goto fail;
+		}
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1) {
@@ -520,24 +528,24 @@ open_unix(struct vplisten *l, const struct vpendpoint *ep, int backlog,
 	if (r == -1)
 		goto fail;
 	if ((uid != (unsigned)-1 || gid != (unsigned)-1) &&
-	    fchownat(tdfd, base, (uid_t)uid, (gid_t)gid,
+	    fchownat(tdfd, iname, (uid_t)uid, (gid_t)gid,
 	    AT_SYMLINK_NOFOLLOW) == -1) {
 		e = errno;
 		what = "chown";
 		goto fail;
 	}
-	if (ep->mode != -1 && fchmodat(tdfd, base, (mode_t)ep->mode, 0) == -1) {
+	if (ep->mode != -1 && fchmodat(tdfd, iname, (mode_t)ep->mode, 0) == -1) {
 		e = errno;
 		what = "chmod";
 		goto fail;
 	}
 	if (listen(fd, backlog) == -1 ||
-	    fstatat(tdfd, base, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+	    fstatat(tdfd, iname, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		e = errno;
 		what = "listen";
 		goto fail;
 	}
-	if (place(tdfd, pfd, base, ep->path, &priv, privlen) == -1) {
+	if (place(tdfd, pfd, iname, base, ep->path, &priv, privlen) == -1) {
 		e = errno;
 		if (e == EEXIST) {
 			what = "exists and is not a socket; not replacing it";
@@ -560,7 +568,7 @@ open_unix(struct vplisten *l, const struct vpendpoint *ep, int backlog,
 
 fail:
 	if (tdfd != -1) {
-		(void)unlinkat(tdfd, base, 0);
+		(void)unlinkat(tdfd, iname, 0);
 		(void)unlinkat(pfd, tname, AT_REMOVEDIR);
 		close(tdfd);
 	}

@@ -121,4 +121,21 @@ wait "$KC"
 [ "$rc" = 0 ] && [ ! -e "$T/k.sock" ] && [ "$(tail -1 "$T/kout")" = "after:bye" ] && \
     ok "SIGTERM: listener gone, the running connection finishes" || \
     notok "SIGTERM with a running child: rc $rc, out $(cat "$T/kout")"
+# A file name that fits a socket address but not behind the private
+# directory's /proc/self/fd/N/ prefix (92 to 107 bytes in all): bound
+# under a short name there, then renamed (refused with "File name too
+# long" since the socket is made in a private directory).
+LD=$(mktemp -d /tmp/vpl.XXXX)	# short, so that the name can be long
+LN=$LD/
+while [ ${#LN} -lt 107 ]; do LN=${LN}a; done
+bg vp-listen "unix:$LN,mode=0600" cat
+wait_path "$LN" || notok "a ${#LN}-byte socket path: not started"
+printf long >"$T/lin"
+ncat -U "$LN" <"$T/lin" >"$T/lout" 2>/dev/null
+check "a ${#LN}-byte socket path: listens there, mode 0600, echoes" \
+    sh -c "cmp -s '$T/lin' '$T/lout' && [ \"\$(stat -c %a '$LN')\" = 600 ] &&
+    [ \"\$(ls -A '$LD')\" = \"\$(basename '$LN')\" ]"
+kill "$LASTPID"
+wait "$LASTPID" 2>/dev/null
+rm -rf "$LD"
 finish
