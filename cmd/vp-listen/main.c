@@ -167,9 +167,10 @@ int
 main(int argc, char *argv[])
 {
 	struct vpendpoint ep;
+	sigset_t held;
 	char err[512];
 	long long v;
-	int ch, sfd;
+	int ch, sfd, r, e;
 	size_t i;
 
 	vpio_sanitise_stdfd();
@@ -287,7 +288,19 @@ main(int argc, char *argv[])
 		applet = vpapplet_find(prog_argv[0]);
 	raise_nofile();
 
-	if (vplisten_open(&lis, &ep, o.backlog, err, sizeof(err)) == -1) {
+	/*
+	 * A tcp: host name's lookup may take the resolver's whole timeout:
+	 * a signal meanwhile ends us at once by its default action, as
+	 * nothing is bound yet that would need removing.
+	 */
+	if (ep.kind == VPEP_TCP && !vpnet_is_ip(ep.host))
+		(void)sigprocmask(SIG_SETMASK, &start_mask, &held);
+	r = vplisten_open(&lis, &ep, o.backlog, err, sizeof(err));
+	e = errno;
+	if (ep.kind == VPEP_TCP && !vpnet_is_ip(ep.host))
+		(void)sigprocmask(SIG_SETMASK, &held, NULL);
+	errno = e;
+	if (r == -1) {
 		switch (errno) {
 		case EADDRINUSE:
 		case EADDRNOTAVAIL:

@@ -1,5 +1,6 @@
 #!/bin/sh
-# vp-tunnel's client looks its peer's name up off its event loop. In a
+# vp-tunnel's client looks its peer's name up off its event loop (and
+# vp-listen can be stopped while it looks up its listen host). In a
 # network namespace of our own whose resolv.conf points at a name server
 # that never answers (a UDP socket that reads and drops), a client whose
 # peer is tcp:NAME or udp:NAME stays responsive during the lookup: it
@@ -65,6 +66,23 @@ for proto in tcp udp; do
 	    gone_within "$pid" 10
 	wait "$pid" 2>/dev/null
 done
+
+# vp-listen's own listen host, looked up before anything is bound: a
+# SIGTERM meanwhile ends it at once too (it waited for the resolver,
+# then exited 75, while its signals were held for a clean exit)
+: >"$T/dns.log"
+ip netns exec "$N" vp-listen tcp:vp-lookup.invalid:8080 cat 2>/dev/null &
+pid=$!
+PIDS="$PIDS $pid"
+_i=0
+while [ ! -s "$T/dns.log" ] && [ $_i -lt 100 ]; do
+	_i=$((_i + 1)); sleep 0.05
+done
+[ -s "$T/dns.log" ] || notok "vp-listen: the lookup reached the name server"
+kill -TERM "$pid"
+check "vp-listen: SIGTERM during its listen host's lookup ends it within 1 s" \
+    gone_within "$pid" 10
+wait "$pid" 2>/dev/null
 
 # the lookup's failure: logged, then retried (-b 1: after 1 s); the
 # resolver gives up sooner now
