@@ -154,7 +154,7 @@ tcp_all(struct vplisten *l, const struct addrinfo *res,
 	const struct addrinfo *ai;
 	struct sockaddr_storage ss;
 	char host[64], skipped[160];
-	unsigned port;
+	unsigned port, over = 0;
 	int fd, e = 0, n = 0, tries, multi;
 
 	for (ai = res; ai != NULL; ai = ai->ai_next)
@@ -164,11 +164,14 @@ tcp_all(struct vplisten *l, const struct addrinfo *res,
 	for (tries = 0; tries < 8; tries++) {
 		port = ep->port;
 		skipped[0] = '\0';
+		over = 0;
 		for (ai = res; ai != NULL; ai = ai->ai_next) {
 			if (seen(res, ai) || ai->ai_addrlen > sizeof(ss))
 				continue;
-			if (l->nfds >= VPLISTEN_MAXFDS)
-				break;
+			if (l->nfds >= VPLISTEN_MAXFDS) {
+				over++;
+				continue;
+			}
 			memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
 			if (ss.ss_family == AF_INET)
 				((struct sockaddr_in *)&ss)->sin_port =
@@ -215,6 +218,9 @@ tcp_all(struct vplisten *l, const struct addrinfo *res,
 	if (skipped[0] != '\0')
 		snprintf(err, errlen, "%s: not listening on %s (%s)",
 		    ep->host, skipped, strerror(EADDRNOTAVAIL));
+	else if (over > 0)
+		snprintf(err, errlen, "%s: not listening on its last %u "
+		    "addresses (at most %d)", ep->host, over, VPLISTEN_MAXFDS);
 	return 0;
 }
 

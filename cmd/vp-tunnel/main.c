@@ -122,7 +122,8 @@ struct lsn {
 	struct vplink_listener *ll;	/* server: links */
 };
 
-static struct lsn lsns[MAXLISTEN];
+/* every socket of every -l (a name may have several addresses) */
+static struct lsn lsns[MAXLISTEN * VPLISTEN_MAXFDS];
 static int nlsn;
 static struct vplisten vl[MAXLISTEN];
 static int nvl;
@@ -1192,7 +1193,9 @@ setup_listeners(void)
 		if (vplisten_open(&vl[nvl], &ep, 0, err, sizeof(err)) == -1)
 			vplog_die(listen_status(errno), "-l %s: %s",
 			    o.listen[i], err);
-		for (k = 0; k < vl[nvl].nfds && nlsn < MAXLISTEN; k++) {
+		if (err[0] != '\0')	/* addresses left out, as vp-listen */
+			vplog_warn("-l %s: %s", o.listen[i], err);
+		for (k = 0; k < vl[nvl].nfds; k++) {
 			lsns[nlsn].fd = vl[nvl].fds[k];
 			lsns[nlsn].ll = NULL;
 			if (port == 0)
