@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "vpio.h"
@@ -725,6 +726,26 @@ out:
 		close_all(l);
 	errno = e;
 	return r;
+}
+
+int
+vplisten_status(int err)
+{
+	switch (err) {
+	case EADDRINUSE:
+	case EADDRNOTAVAIL:
+		return EX_UNAVAILABLE;
+	case EHOSTUNREACH:
+		return EX_NOHOST;
+	case EAGAIN:
+		return EX_TEMPFAIL;
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+		return EX_OSERR;
+	default:
+		return EX_CONFIG;
+	}
 }
 
 int

@@ -52,6 +52,15 @@ int	vplisten_open(struct vplisten *l, const struct vpendpoint *ep,
 	    int backlog, char *err, size_t errlen);
 
 /*
+ * vplisten_status(): the sysexits status for a vplisten_open() errno,
+ * the same in every program: in use or not an address of this host 69,
+ * a host name that does not resolve 68 (75 if the resolver failed for
+ * now), out of memory or descriptors 71, anything else (paths, owners,
+ * systemd variables) a configuration mistake, 78.
+ */
+int	vplisten_status(int err);
+
+/*
  * vplisten_systemd(): takes the sockets systemd passed to this process
  * (Accept=no style): LISTEN_PID must be ours, LISTEN_FDS gives the count
  * from fd 3, LISTEN_FDNAMES the names. With name non-NULL and non-empty

@@ -299,25 +299,8 @@ main(int argc, char *argv[])
 	e = errno;
 	if (ep.kind == VPEP_TCP && !vpnet_is_ip(ep.host))
 		(void)sigprocmask(SIG_SETMASK, &held, NULL);
-	errno = e;
-	if (r == -1) {
-		switch (errno) {
-		case EADDRINUSE:
-		case EADDRNOTAVAIL:
-			vplog_die(EX_UNAVAILABLE, "%s", err);
-		case EHOSTUNREACH:
-			vplog_die(EX_NOHOST, "%s", err);
-		case EAGAIN:
-			vplog_die(EX_TEMPFAIL, "%s", err);
-		case ENOMEM:
-		case EMFILE:
-		case ENFILE:
-			vplog_die(EX_OSERR, "%s", err);
-		default:
-			/* Paths, owners, systemd variables: configuration. */
-			vplog_die(EX_CONFIG, "%s", err);
-		}
-	}
+	if (r == -1)
+		vplog_die(vplisten_status(e), "%s", err);
 	if (err[0] != '\0')
 		vplog_warn("%s", err);
 

@@ -1075,9 +1075,10 @@ setup_forward(void)
 }
 
 /*
- * A listener's host name that does not resolve is EX_NOHOST (68), as
- * for -f; the listeners' own errors cannot tell it from others (a
- * missing unix directory is ENOENT too). Returns if it resolves.
+ * A server's LISTEN host name that does not resolve is EX_NOHOST (68),
+ * as for -f; the transports' own errors cannot tell it from others (a
+ * udp: listener's are all EHOSTUNREACH). Returns if it resolves. (-l
+ * needs no such check: vplisten_open() says which it was.)
  */
 static void
 check_listen_host(const struct vpendpoint *ep, const char *what)
@@ -1126,29 +1127,6 @@ check_program(const char *prog)
 	vplog_die(EX_UNAVAILABLE, "program %s: not found in PATH", prog);
 }
 
-/*
- * Returns the exit status for a listener that could not be set up
- * (errno e), the one vp-listen gives for the same mistake: an address
- * in use or not ours 69, out of memory or descriptors 71, anything
- * else (a missing directory, a path that is no socket, a bad fd: or
- * systemd passing, an unknown owner) 78.
- */
-static int
-listen_status(int e)
-{
-	switch (e) {
-	case EADDRINUSE:
-	case EADDRNOTAVAIL:
-		return EX_UNAVAILABLE;
-	case ENOMEM:
-	case EMFILE:
-	case ENFILE:
-		return EX_OSERR;
-	default:
-		return EX_CONFIG;
-	}
-}
-
 static unsigned
 setup_listeners(void)
 {
@@ -1181,7 +1159,7 @@ setup_listeners(void)
 			    EX_USAGE, "LISTEN %s: no tunnel transport for "
 			    "this endpoint kind", o.peer);
 		if ((lsns[0].ll = tr->listen(&ep, err, sizeof(err))) == NULL)
-			vplog_die(listen_status(errno), "%s", err);
+			vplog_die(vplisten_status(errno), "%s", err);
 		lsns[0].fd = -1;
 		nlsn = 1;
 		return lsns[0].ll->port;
@@ -1189,9 +1167,9 @@ setup_listeners(void)
 	for (i = 0; i < o.nlisten; i++) {
 		if (vpep_parse(o.listen[i], &ep, err, sizeof(err)) == -1)
 			vplog_die(EX_USAGE, "-l %s: %s", o.listen[i], err);
-		check_listen_host(&ep, o.listen[i]);
+		/* a name that does not resolve: 68 (vplisten_status) */
 		if (vplisten_open(&vl[nvl], &ep, 0, err, sizeof(err)) == -1)
-			vplog_die(listen_status(errno), "-l %s: %s",
+			vplog_die(vplisten_status(errno), "-l %s: %s",
 			    o.listen[i], err);
 		if (err[0] != '\0')	/* addresses left out, as vp-listen */
 			vplog_warn("-l %s: %s", o.listen[i], err);
