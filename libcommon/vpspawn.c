@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -310,5 +311,24 @@ vpspawn_which(const char *prog, char *buf, size_t n)
 			break;
 	}
 	errno = ENOENT;
+	return -1;
+}
+
+int
+vpspawn_usable(const char *prog, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	int e;
+
+	if (vpspawn_which(prog, buf, sizeof(buf)) == 0)
+		return 0;
+	e = errno;
+	if (strchr(prog, '/') != NULL)
+		(void)snprintf(err, errlen, "program %s: %s", prog,
+		    strerror(e));
+	else
+		(void)snprintf(err, errlen, "program %s: not found in PATH",
+		    prog);
+	errno = e;
 	return -1;
 }

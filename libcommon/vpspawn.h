@@ -56,6 +56,13 @@ int	vpspawn_exec_shell(const char *cmd, int fd_in, int fd_out,
  */
 int	vpspawn_which(const char *prog, char *buf, size_t n);
 
+/*
+ * vpspawn_usable(): 0 if prog can be run (vpspawn_which() finds it),
+ * else -1 with errno and the reason a user is told in err ("program
+ * PROG: not found in PATH", or with the error for a name with a '/').
+ */
+int	vpspawn_usable(const char *prog, char *err, size_t errlen);
+
 /* Resets every signal to its default disposition and unblocks them all. */
 void	vpspawn_reset_signals(void);
 /* The same for the signals in which only (NULL: all); the mask is emptied. */

@@ -388,13 +388,10 @@ remove_socket(void)
 static void
 check_program(const char *prog)
 {
-	char buf[PATH_MAX];
+	char err[PATH_MAX + 64];
 
-	if (vpspawn_which(prog, buf, sizeof(buf)) == 0)
-		return;
-	if (strchr(prog, '/') != NULL)
-		vplog_die_errno(EX_UNAVAILABLE, "program %s", prog);
-	vplog_die(EX_UNAVAILABLE, "program %s: not found in PATH", prog);
+	if (vpspawn_usable(prog, err, sizeof(err)) == -1)
+		vplog_die(EX_UNAVAILABLE, "%s", err);
 }
 
 /*

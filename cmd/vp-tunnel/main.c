@@ -1113,18 +1113,12 @@ check_listen_host(const struct vpendpoint *ep, const char *what)
 static void
 check_program(const char *prog)
 {
-	char buf[PATH_MAX];
-	int e;
+	char err[PATH_MAX + 64];
 
-	if (vpspawn_which(prog, buf, sizeof(buf)) == 0)
+	if (vpspawn_usable(prog, err, sizeof(err)) == 0)
 		return;
-	e = errno;
 	close_listeners(0);
-	if (strchr(prog, '/') != NULL) {
-		errno = e;
-		vplog_die_errno(EX_UNAVAILABLE, "program %s", prog);
-	}
-	vplog_die(EX_UNAVAILABLE, "program %s: not found in PATH", prog);
+	vplog_die(EX_UNAVAILABLE, "%s", err);
 }
 
 static unsigned
