@@ -9,25 +9,8 @@ MAN=${MAN:-$(dirname "$0")/../../man/vp-tunnel.1}
 want=$(sed -n 's/^\.Dq \(link stalled: .*\)$/\1/p' "$MAN")
 check "vp-tunnel(1) quotes a 'link stalled:' message ($want)" [ -n "$want" ]
 
-cat >$T/stall.py <<'PY'
-import socket, sys, time
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-ls.bind(("127.0.0.1", 0))
-ls.listen(1)
-print(ls.getsockname()[1], flush=True)
-c, _ = ls.accept()
-hs = b""
-while len(hs) < 9:
-    b = c.recv(9 - len(hs))
-    if not b:
-        sys.exit(1)
-    hs += b
-c.sendall(bytes.fromhex("000000040000000000"))   # plain SETTINGS
-time.sleep(60)         # never read c again (ended by the test's cleanup)
-PY
 
-listen_ready PPORT python3 $T/stall.py || notok "stalled peer ready"
+listen_ready PPORT python3 "$VP_SRC/tests/integration/stall_peer.py" 60 || notok "stalled peer ready"
 listen_ready CPORT vp-tunnel client -1 -P -K 1s -l tcp:127.0.0.1:0 \
     "tcp:127.0.0.1:$PPORT" 2>$T/c.log || notok "client ready"
 # One stream's upload fills the link (the peer reads nothing).

@@ -7,23 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 need python3 socat
 
-cat >$T/stall.py <<'PY'
-import socket, sys, time
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-ls.bind(("127.0.0.1", 0))
-ls.listen(1)
-print(ls.getsockname()[1], flush=True)
-c, _ = ls.accept()
-hs = b""
-while len(hs) < 9:
-    b = c.recv(9 - len(hs))
-    if not b:
-        sys.exit(1)
-    hs += b
-c.sendall(bytes.fromhex("000000040000000000"))   # plain SETTINGS
-time.sleep(120)        # never read c again (ended by the test's cleanup)
-PY
 cat >$T/loop.py <<'PY'
 import socket, sys, time
 port, log, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
@@ -46,7 +29,7 @@ print("never stalled after", n)
 sys.exit(1)
 PY
 
-listen_ready PPORT python3 $T/stall.py || notok "stalled peer ready"
+listen_ready PPORT python3 "$VP_SRC/tests/integration/stall_peer.py" 120 || notok "stalled peer ready"
 listen_ready CPORT vp-tunnel client -1 -P -v -d 1s -c 30s -l tcp:127.0.0.1:0 "tcp:127.0.0.1:$PPORT" 2>$T/c.log ||
     notok "client ready"
 CLI=$LASTPID
